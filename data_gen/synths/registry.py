@@ -1,0 +1,54 @@
+"""Synth spec registry: `get_spec(name)` for every synth the project knows."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+from data_gen.synths.spec import SynthSpec
+
+# name -> (module, builder function or spec constant). Imported on first use, so a spec whose
+# module is missing or broken only fails when asked for.
+_BUILDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "minisub": ("data_gen.synths.minisub", ("minisub_spec",)),
+    "dx7": ("data_gen.synths.dx7", ("dx7_spec",)),
+    "amsynth": ("data_gen.synths.amsynth", ("amsynth_spec", "AMSYNTH_SPEC")),
+    "dexed": ("data_gen.synths.paper", ("dexed_spec",)),
+    "diva": ("data_gen.synths.paper", ("diva_spec",)),
+    "talnm": ("data_gen.synths.paper", ("talnm_spec",)),
+}
+# Variants: "name@variant" -> builder called with `variant=...`.
+_VARIANTS: dict[str, tuple[str, ...]] = {"diva": ("paper_era",)}
+
+
+def list_synths() -> list[str]:
+    """Registered synth names (variants such as "diva@paper_era" included)."""
+    names = list(_BUILDERS)
+    names += [f"{n}@{v}" for n, variants in _VARIANTS.items() for v in variants]
+    return names
+
+
+@functools.cache
+def get_spec(name: str) -> SynthSpec:
+    """The spec of a registered synth, e.g. "minisub", "dx7" or "diva@paper_era"."""
+    base, _, variant = name.partition("@")
+    if base not in _BUILDERS or (variant and variant not in _VARIANTS.get(base, ())):
+        raise ValueError(f"unknown synth {name!r}; known synths: {', '.join(list_synths())}")
+    module_name, attrs = _BUILDERS[base]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(
+            f"synth {name!r} is registered but its module {module_name} cannot be imported ({err})"
+        ) from err
+    for attr in attrs:
+        if hasattr(module, attr):
+            found = getattr(module, attr)
+            break
+    else:
+        raise ValueError(f"synth {name!r}: module {module_name} defines none of {attrs}")
+    if callable(found):
+        found = found(variant=variant) if variant else found()
+    if not isinstance(found, SynthSpec):
+        raise TypeError(f"synth {name!r}: {module_name}.{attr} did not give a SynthSpec")
+    return found
