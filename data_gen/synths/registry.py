@@ -13,12 +13,12 @@ _BUILDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "minisub": ("data_gen.synths.minisub", ("minisub_spec",)),
     "dx7": ("data_gen.synths.dx7", ("dx7_spec",)),
     "amsynth": ("data_gen.synths.amsynth", ("amsynth_spec", "AMSYNTH_SPEC")),
-    "dexed": ("data_gen.synths.paper", ("dexed_spec",)),
-    "diva": ("data_gen.synths.paper", ("diva_spec",)),
-    "talnm": ("data_gen.synths.paper", ("talnm_spec",)),
+    "dexed": ("data_gen.synths.paper_specs", ("dexed_spec",)),
+    "diva": ("data_gen.synths.paper_specs", ("diva_spec",)),
+    "talnm": ("data_gen.synths.paper_specs", ("talnm_spec",)),
 }
 # Variants: "name@variant" -> builder called with `variant=...`.
-_VARIANTS: dict[str, tuple[str, ...]] = {"diva": ("paper_era",)}
+_VARIANTS: dict[str, tuple[str, ...]] = {"diva": ("paper_era", "vca_fixed")}
 
 
 def list_synths() -> list[str]:
