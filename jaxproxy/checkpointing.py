@@ -1,0 +1,105 @@
+"""Orbax checkpoints of a training run: the latest few, plus the best by validation MRR and L1.
+
+Each checkpoint holds the whole train state pytree (model parameters and batch statistics,
+optimizer state, step) and the data iterator's state, so restarting the same command continues
+at the exact next batch. Orbax writes into a temporary folder and renames it when complete, so a
+run killed mid-save leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+BEST_MODES = {"best_mrr": ("mrr", "max"), "best_l1": ("l1", "min")}
+
+
+def _encode_data_state(data_state: Any) -> Any:
+    # grain iterators give either a JSON-able dict or JSON bytes; both go into a JSON item.
+    if isinstance(data_state, bytes):
+        return {"__bytes__": data_state.decode()}
+    return data_state
+
+
+def _decode_data_state(saved: Any) -> Any:
+    if isinstance(saved, dict) and set(saved) == {"__bytes__"}:
+        return saved["__bytes__"].encode()
+    return saved
+
+
+class Checkpointer:
+    """The latest `max_to_keep` checkpoints in `directory/latest`; the best in best_mrr, best_l1."""
+
+    def __init__(self, directory: str, max_to_keep: int = 2):
+        self.directory = os.path.abspath(directory)
+        self.latest = ocp.CheckpointManager(
+            os.path.join(self.directory, "latest"),
+            options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+        )
+        self.best = {
+            kind: ocp.CheckpointManager(
+                os.path.join(self.directory, kind),
+                options=ocp.CheckpointManagerOptions(
+                    max_to_keep=1,
+                    create=True,
+                    best_fn=lambda metrics, key=key: metrics[key],
+                    best_mode=mode,
+                ),
+            )
+            for kind, (key, mode) in BEST_MODES.items()
+        }
+
+    def latest_step(self) -> int | None:
+        return self.latest.latest_step()
+
+    @staticmethod
+    def _args(state: Any, data_state: Any) -> ocp.args.Composite:
+        items = {"state": ocp.args.StandardSave(state)}
+        if data_state is not None:
+            items["data"] = ocp.args.JsonSave(_encode_data_state(data_state))
+        return ocp.args.Composite(**items)
+
+    def save(self, step: int, state: Any, data_state: Any = None) -> None:
+        """Saves the latest checkpoint at `step` (asynchronously once the arrays are copied)."""
+        self.latest.save(step, args=self._args(state, data_state), force=True)
+
+    def save_best(self, step: int, state: Any, metrics: dict[str, float]) -> None:
+        """Offers `state` to the best-MRR and best-L1 managers; each keeps only its best."""
+        for manager in self.best.values():
+            manager.save(step, args=self._args(state, None), metrics=dict(metrics), force=True)
+
+    def restore(self, abstract_state: Any, kind: str = "latest") -> tuple[Any, Any, int] | None:
+        """Returns (state, data_state, step) of the newest (or best) checkpoint, or None.
+
+        `abstract_state` gives the tree structure, shapes, dtypes and shardings to restore into
+        (e.g. `jax.eval_shape` of the initial state with `.sharding` set).
+        """
+        manager = self.latest if kind == "latest" else self.best[kind]
+        step = manager.latest_step() if kind == "latest" else manager.best_step()
+        if step is None:
+            return None
+        items = {"state": ocp.args.StandardRestore(abstract_state)}
+        if kind == "latest" and "data" in manager.item_metadata(step):
+            items["data"] = ocp.args.JsonRestore()
+        restored = manager.restore(step, args=ocp.args.Composite(**items))
+        data_state = _decode_data_state(restored["data"]) if "data" in items else None
+        return restored["state"], data_state, step
+
+    def wait(self) -> None:
+        for manager in (self.latest, *self.best.values()):
+            manager.wait_until_finished()
+
+    def close(self) -> None:
+        for manager in (self.latest, *self.best.values()):
+            manager.close()
+
+
+def abstract_like(state: Any) -> Any:
+    """ShapeDtypeStructs (with shardings) of `state`, the restore target for `Checkpointer`."""
+    return jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=getattr(x, "sharding", None)),
+        state,
+    )

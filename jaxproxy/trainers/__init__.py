@@ -1,0 +1,1 @@
+"""Training loops; each exposes `train_and_evaluate(config, workdir)`."""

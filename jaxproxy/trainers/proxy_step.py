@@ -1,0 +1,152 @@
+"""The proxy's pure train and eval steps: NNX split once, merged inside a plain `jax.jit` step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from jaxproxy import schedules
+
+Batch = dict[str, jax.Array]  # {"params": float32[B, P], "embedding": float32[B, E]}
+PRESETS, TARGETS = "params", "embedding"
+
+
+@flax.struct.dataclass
+class TrainState:
+    """Everything the step updates. `first_bad_step` is -1 until a loss is non-finite."""
+
+    step: jax.Array
+    params: nnx.State
+    batch_stats: nnx.State
+    opt_state: optax.OptState
+    first_bad_step: jax.Array
+
+
+@flax.struct.dataclass
+class ModelDef:
+    """The static half of a split encoder: train/eval graph definitions and untrained state."""
+
+    train_graph: nnx.GraphDef = flax.struct.field(pytree_node=False)
+    eval_graph: nnx.GraphDef = flax.struct.field(pytree_node=False)
+    rest: nnx.State  # anything that is neither a Param nor a BatchStat (held constant)
+
+
+def make_optimizer(config: Any, steps_per_epoch: int) -> optax.GradientTransformation:
+    """AdamW with the config's lr/betas/eps and the paper's wcrc schedule (facts 6.2, 6.4)."""
+    schedule = schedules.wcrc_schedule(config.lr, steps_per_epoch, **config.schedule)
+    return optax.adamw(
+        schedule, b1=config.b1, b2=config.b2, eps=config.eps, weight_decay=config.weight_decay
+    )
+
+
+def split_model(model: nnx.Module) -> tuple[ModelDef, nnx.State, nnx.State]:
+    """Splits `model` into (ModelDef, params, batch_stats); the model is left in eval mode."""
+    model.train()
+    train_graph, params, batch_stats, rest = nnx.split(model, nnx.Param, nnx.BatchStat, ...)
+    model.eval()
+    eval_graph = nnx.graphdef(model)
+    return ModelDef(train_graph, eval_graph, rest), params, batch_stats
+
+
+def init_state(
+    params: nnx.State, batch_stats: nnx.State, tx: optax.GradientTransformation
+) -> TrainState:
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        params=params,
+        batch_stats=batch_stats,
+        opt_state=tx.init(params),
+        first_bad_step=jnp.full((), -1, jnp.int32),
+    )
+
+
+def _cast(tree: Any, dtype: jnp.dtype) -> Any:
+    return jax.tree.map(
+        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
+    )
+
+
+def make_train_step(
+    model_def: ModelDef, tx: optax.GradientTransformation, compute_dtype: str = "float32"
+) -> Callable[[TrainState, Sequence[Batch]], tuple[TrainState, dict[str, jax.Array]]]:
+    """Returns the pure `train_step(state, batches) -> (state, metrics)`.
+
+    `batches` is a sequence of k batches; the step applies k optimizer updates in one call
+    (`lax.scan`), which amortises dispatch when steps are short. Metrics are means over the k.
+    Parameters stay float32; with compute_dtype "bfloat16" the forward pass runs in bf16.
+    """
+    dtype = jnp.dtype(compute_dtype)
+
+    def loss_fn(params, batch_stats, batch):
+        model = nnx.merge(model_def.train_graph, _cast(params, dtype), batch_stats, model_def.rest)
+        emb_BxE = model(batch[PRESETS].astype(dtype)).astype(jnp.float32)
+        loss = jnp.mean(jnp.abs(emb_BxE - batch[TARGETS]))
+        return loss, nnx.state(model, nnx.BatchStat)
+
+    def one_step(state: TrainState, batch: Batch):
+        (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, state.batch_stats, batch
+        )
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        bad = (state.first_bad_step < 0) & ~jnp.isfinite(loss)
+        state = state.replace(
+            step=state.step + 1,
+            params=optax.apply_updates(state.params, updates),
+            batch_stats=batch_stats,
+            opt_state=opt_state,
+            first_bad_step=jnp.where(bad, state.step, state.first_bad_step),
+        )
+        return state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
+
+    def train_step(state: TrainState, batches: Sequence[Batch]):
+        if len(batches) == 1:
+            return one_step(state, batches[0])
+        stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
+        state, metrics = jax.lax.scan(one_step, state, stacked)
+        return state, jax.tree.map(jnp.mean, metrics)
+
+    return train_step
+
+
+def make_encode(
+    model_def: ModelDef, compute_dtype: str = "float32"
+) -> Callable[[nnx.State, nnx.State, jax.Array], jax.Array]:
+    """Returns the pure eval-mode `encode(params, batch_stats, presets_BxP) -> emb_BxE`."""
+    dtype = jnp.dtype(compute_dtype)
+
+    def encode(params, batch_stats, presets_BxP):
+        model = nnx.merge(model_def.eval_graph, _cast(params, dtype), batch_stats, model_def.rest)
+        return model(presets_BxP.astype(dtype)).astype(jnp.float32)
+
+    return encode
+
+
+def jit_train_step(train_step: Callable, mesh: Mesh, state: TrainState, steps_per_call: int):
+    """`jax.jit` with parameters replicated (P()), batches sharded (P("data")) and state donated."""
+    replicated = NamedSharding(mesh, P())
+    state_sharding = jax.tree.map(lambda _: replicated, state)
+    batch_sharding = NamedSharding(mesh, P("data"))
+    return jax.jit(
+        train_step,
+        in_shardings=(state_sharding, (batch_sharding,) * steps_per_call),
+        out_shardings=(state_sharding, replicated),
+        donate_argnums=0,
+    )
+
+
+def jit_encode(encode: Callable, mesh: Mesh) -> Callable:
+    """Eval-mode forward pass: parameters replicated, presets and embeddings sharded."""
+    replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+    return jax.jit(encode, in_shardings=(replicated, replicated, sharded), out_shardings=sharded)
+
+
+def count_params(params: nnx.State) -> int:
+    return sum(x.size for x in jax.tree.leaves(params))
