@@ -1,0 +1,108 @@
+"""Input layers: one-hot encoding, the preset tokenizer and sinusoidal positions."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from jaxproxy.models import initializers as init
+from jaxproxy.models.blocks import Dtype
+from jaxproxy.models.layout import PresetLayout
+
+
+def _onehot_columns(layout: PresetLayout) -> tuple[np.ndarray, np.ndarray]:
+    """For each one-hot column: the preset entry it reads, and the category it tests (-1: raw)."""
+    source = [layout.noncat_idx]
+    category = [np.full(layout.n_noncat, -1, np.int64)]
+    for idx, card in zip(layout.cat_idx, layout.cat_cards, strict=True):
+        source.append(np.full(card, idx, np.int64))
+        category.append(np.arange(card, dtype=np.int64))
+    return np.concatenate(source), np.concatenate(category)
+
+
+def one_hot_encode(presets_BxP: jax.Array, layout: PresetLayout, dtype: Dtype = None) -> jax.Array:
+    """Presets -> [noncat raw values | one-hot of each categorical], float[B, onehot_width].
+
+    One constant-index gather and a compare against constant category ids (no scatter), which
+    XLA fuses into a single elementwise kernel.
+    """
+    source_W, category_W = _onehot_columns(layout)
+    picked_BxW = presets_BxP[:, source_W]
+    is_cat_W = category_W >= 0
+    hit_BxW = picked_BxW == category_W.astype(presets_BxP.dtype)
+    onehot_BxW = jnp.where(is_cat_W, hit_BxW.astype(presets_BxP.dtype), picked_BxW)
+    return onehot_BxW.astype(dtype or jnp.float32)
+
+
+def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
+    """Fixed positions pe[p, 2i] = sin(p / 10000^(2i/dim)), pe[p, 2i+1] = cos(same), float32."""
+    position_T = np.arange(length, dtype=np.float64)[:, None]
+    freq = np.exp(-np.log(10000.0) * np.arange(0, dim, 2, dtype=np.float64) / dim)
+    pe_TxD = np.zeros((length, dim), np.float64)
+    pe_TxD[:, 0::2] = np.sin(position_T * freq)
+    pe_TxD[:, 1::2] = np.cos(position_T * freq)[:, : dim // 2]
+    return pe_TxD.astype(np.float32)
+
+
+class PresetTokenizer(nnx.Module):
+    """The paper's preset tokenizer (PT): one d_token token per used parameter, in used order.
+
+    Numerical/binary parameter j: x_j * v_j with a learned v_j (no bias). Categorical parameter k:
+    row offset_k + x_k of one shared table. Optionally a learned CLS token is prepended and fixed
+    sinusoidal positions are added to every token (the CLS at position 0). All learned tensors
+    start as trunc_normal(0.02).
+    """
+
+    def __init__(
+        self,
+        layout: PresetLayout,
+        d_token: int,
+        *,
+        has_cls: bool = False,
+        positional: bool = False,
+        dtype: Dtype = None,
+        param_dtype: Dtype = jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        normal = init.trunc_normal(0.02)
+        self.layout = layout
+        self.d_token = d_token
+        self.has_cls = has_cls
+        self.positional = positional
+        self.dtype = dtype
+        self.noncat_weight = nnx.Param(
+            normal(rngs.params(), (layout.n_noncat, d_token), param_dtype)
+        )
+        self.cat_table = nnx.Param(normal(rngs.params(), (layout.sum_card, d_token), param_dtype))
+        self.cls_token = (
+            nnx.Param(normal(rngs.params(), (1, d_token), param_dtype)) if has_cls else None
+        )
+
+    @property
+    def num_tokens(self) -> int:
+        return self.layout.n_used + int(self.has_cls)
+
+    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
+        layout = self.layout
+        dtype = self.dtype or jnp.float32
+        batch = presets_BxP.shape[0]
+        noncat_BxN = presets_BxP[:, layout.noncat_idx].astype(dtype)
+        noncat_BxNxD = noncat_BxN[:, :, None] * self.noncat_weight.value.astype(dtype)
+        ids_BxK = presets_BxP[:, layout.cat_idx].astype(jnp.int32) + layout.cat_offsets
+        cat_BxKxD = jnp.take(self.cat_table.value.astype(dtype), ids_BxK, axis=0)
+        tokens_BxPxD = jnp.concatenate([noncat_BxNxD, cat_BxKxD], axis=1)
+        # Concatenation order is [noncat | cat]; put every token back at its parameter's position.
+        order = np.argsort(np.concatenate([layout.noncat_idx, layout.cat_idx]))
+        if not np.array_equal(order, np.arange(layout.n_used)):
+            tokens_BxPxD = tokens_BxPxD[:, order]
+        if self.cls_token is not None:
+            cls_Bx1xD = jnp.broadcast_to(
+                self.cls_token.value.astype(dtype), (batch, 1, self.d_token)
+            )
+            tokens_BxPxD = jnp.concatenate([cls_Bx1xD, tokens_BxPxD], axis=1)
+        if self.positional:
+            pe_TxD = sinusoidal_positions(tokens_BxPxD.shape[1], self.d_token)
+            tokens_BxPxD = tokens_BxPxD + pe_TxD.astype(dtype)
+        return tokens_BxPxD

@@ -1,0 +1,68 @@
+"""The pre-LN transformer encoder layer of TFM (PyTorch's TransformerEncoderLayer, norm_first)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxproxy.models import initializers as init
+from jaxproxy.models.blocks import Dtype, linear
+
+LAYER_NORM_EPS = 1e-5  # PyTorch's default; Flax's is 1e-6.
+
+
+def layer_norm(dim: int, *, dtype: Dtype, param_dtype: Dtype, rngs: nnx.Rngs) -> nnx.LayerNorm:
+    return nnx.LayerNorm(
+        dim, epsilon=LAYER_NORM_EPS, dtype=dtype, param_dtype=param_dtype, rngs=rngs
+    )
+
+
+class TransformerLayer(nnx.Module):
+    """x = x + MHA(LN1 x); x = x + W2 ReLU(W1 LN2 x). Dropout 0, no mask.
+
+    Q, K and V come from one fused (d, 3d) projection whose columns are [q | k | v], each split
+    into heads contiguously: the transpose of PyTorch's in_proj_weight. Every linear weight starts
+    as trunc_normal(0.02) with a zero bias; LayerNorms start at (1, 0).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        *,
+        dtype: Dtype = None,
+        param_dtype: Dtype = jnp.float32,
+        rngs: nnx.Rngs,
+    ):
+        if d_model % num_heads:
+            raise ValueError(
+                f"transformer layer: d_model={d_model} is not divisible by num_heads={num_heads}"
+            )
+        kw = dict(
+            kernel_init=init.trunc_normal(0.02),
+            use_bias=True,
+            dtype=dtype,
+            param_dtype=param_dtype,
+            rngs=rngs,
+        )
+        self.num_heads = num_heads
+        self.norm_attn = layer_norm(d_model, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+        self.qkv = linear(d_model, 3 * d_model, **kw)
+        self.attn_out = linear(d_model, d_model, **kw)
+        self.norm_ff = layer_norm(d_model, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+        self.ff_in = linear(d_model, d_ff, **kw)
+        self.ff_out = linear(d_ff, d_model, **kw)
+
+    def __call__(self, x_BxTxD: jax.Array) -> jax.Array:
+        batch, length, d_model = x_BxTxD.shape
+        head_dim = d_model // self.num_heads
+        qkv_BxTx3xNxH = self.qkv(self.norm_attn(x_BxTxD)).reshape(
+            batch, length, 3, self.num_heads, head_dim
+        )
+        q_BxTxNxH, k_BxTxNxH, v_BxTxNxH = (qkv_BxTx3xNxH[:, :, i] for i in range(3))
+        attn_BxTxNxH = jax.nn.dot_product_attention(q_BxTxNxH, k_BxTxNxH, v_BxTxNxH)
+        x_BxTxD = x_BxTxD + self.attn_out(attn_BxTxNxH.reshape(batch, length, d_model))
+        ff_BxTxF = jax.nn.relu(self.ff_in(self.norm_ff(x_BxTxD)))
+        return x_BxTxD + self.ff_out(ff_BxTxF)

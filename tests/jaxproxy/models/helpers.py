@@ -1,0 +1,58 @@
+"""Layouts of the paper's synths and random presets for the encoder tests."""
+
+from __future__ import annotations
+
+import csv
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from jaxproxy.models import PresetLayout
+
+REFERENCE = Path("/work/shared/reference")
+PAPER_SYNTHS = ("dexed", "diva", "talnm")
+
+
+@functools.cache
+def synth_layout(name: str) -> PresetLayout:
+    """The layout from the synth registry; from the reference TSV while the spec is missing."""
+    try:
+        from data_gen.synths.registry import get_spec
+
+        return PresetLayout.from_spec_json(get_spec(name).to_json())
+    except (ImportError, ValueError):
+        return tsv_layout(name)
+
+
+def tsv_layout(name: str) -> PresetLayout:
+    """Layout from `params-<synth>.tsv`: rows with a used_idx, their type and cardinality.
+
+    "diva@paper_era" gives `osc:noisevolmodsrc` its 24 categories (facts 1.3, item 2).
+    """
+    synth, _, variant = name.partition("@")
+    kinds, cards = [], []
+    with open(REFERENCE / f"params-{synth}.tsv") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if row["used_idx"] == "-":
+                continue
+            kinds.append(row["type"] if row["type"] in ("bin", "cat") else "num")
+            paper_era = variant == "paper_era" and row["name"] == "osc:noisevolmodsrc"
+            cards.append(24 if paper_era else int(row["cardinality"]))
+    return PresetLayout.from_kinds(kinds, cards, name=name)
+
+
+def synthetic_layout() -> PresetLayout:
+    """A small mixed layout whose categoricals are interleaved with numerical parameters."""
+    kinds = ["cat", "num", "bin", "cat", "num", "num", "cat", "bin"]
+    cards = [3, -1, 2, 5, -1, -1, 2, 2]
+    return PresetLayout.from_kinds(kinds, cards, name="synthetic")
+
+
+def random_presets(layout: PresetLayout, batch: int, seed: int = 0) -> np.ndarray:
+    """Valid presets: raw values in [0, 1], category indices below each cardinality."""
+    rng = np.random.default_rng(seed)
+    presets = rng.random((batch, layout.n_used)).astype(np.float32)
+    bins = rng.integers(0, 2**31, (batch, layout.n_cat)) % layout.cat_cards
+    presets[:, layout.cat_idx] = bins.astype(np.float32)
+    return presets
