@@ -1,0 +1,156 @@
+"""Test-only: writes tiny synthetic datasets in the dataset contract's on-disk format."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from array_record.python.array_record_module import ArrayRecordWriter
+
+from jaxproxy.data import records
+
+
+def fake_param(name: str, kind: str, index: int, values: Sequence[float] | None = None) -> dict:
+    """One parameter entry in the synth spec JSON form."""
+    values = list(values) if values is not None else None
+    return {
+        "name": name,
+        "kind": kind,
+        "index": index,
+        "address": None,
+        "cardinality": len(values) if values else -1,
+        "values": values,
+        "weights": [1.0 / len(values)] * len(values) if values else None,
+        "interval": [0.0, 1.0],
+        "default": 0.0,
+        "used": True,
+        "labels": None,
+    }
+
+
+def fake_synth_json() -> dict:
+    """A 5-parameter synth: 2 continuous, 1 binary, 2 categorical (3 and 4 values)."""
+    params = [
+        fake_param("cutoff", "num", 0),
+        fake_param("resonance", "num", 1),
+        fake_param("sync", "bin", 2, [0.0, 1.0]),
+        fake_param("wave", "cat", 3, [0.0, 0.5, 1.0]),
+        fake_param("lfo_shape", "cat", 4, [0.0, 0.333, 0.667, 1.0]),
+    ]
+    return {
+        "format_version": 1,
+        "name": "fakesynth",
+        "engine": "faust",
+        "source": "fake.dsp",
+        "description": "test-only",
+        "notes": [],
+        "params": params,
+    }
+
+
+def fake_arrays(num_examples: int, embedding_dim: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    params = rng.random((num_examples, 5), dtype=np.float32)
+    params[:, 2] = rng.integers(0, 2, num_examples)
+    params[:, 3] = rng.integers(0, 3, num_examples)
+    params[:, 4] = rng.integers(0, 4, num_examples)
+    return {
+        "params": params,
+        "embedding": rng.standard_normal((num_examples, embedding_dim), dtype=np.float32),
+        "rms": rng.random(num_examples, dtype=np.float32),
+        "index": np.arange(num_examples, dtype=np.int64),
+    }
+
+
+def write_fake_dataset(
+    folder: str | os.PathLike,
+    *,
+    num_examples: int = 96,
+    embedding_dim: int = 8,
+    formats: Sequence[str] = ("array_record", "tfrecord"),
+    num_shards: int = 2,
+    split: str = "train",
+    audio_model: str = "fake",
+    seed: int = 0,
+    arrays: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Writes a complete dataset folder; returns the arrays it holds (example order)."""
+    folder = os.fspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    arrays = arrays if arrays is not None else fake_arrays(num_examples, embedding_dim, seed)
+    num_examples = len(arrays["params"])
+    feature_json = [
+        {"name": n, "dtype": str(a.dtype), "shape": list(a.shape[1:])} for n, a in arrays.items()
+    ]
+    features = [
+        records.Feature(f["name"], np.dtype(f["dtype"]).newbyteorder("<"), tuple(f["shape"]))
+        for f in feature_json
+    ]
+    rows = np.empty(num_examples, records.record_dtype(features))
+    for name, arr in arrays.items():
+        rows[name] = arr
+    bounds = np.linspace(0, num_examples, num_shards + 1).astype(int)
+    shards = []
+    for fmt in formats:
+        for k in range(num_shards):
+            lo, hi = int(bounds[k]), int(bounds[k + 1])
+            name = f"{split}.{fmt}-{k:05d}-of-{num_shards:05d}"
+            path = os.path.join(folder, name)
+            if fmt == "array_record":
+                writer = ArrayRecordWriter(path, "group_size:1,uncompressed")
+                for row in rows[lo:hi]:
+                    writer.write(row.tobytes())
+                writer.close()
+            else:
+                with open(path, "wb") as f:
+                    for i in range(lo, hi):
+                        row = {n: a[i] for n, a in arrays.items()}
+                        f.write(records.frame_tfrecord(records.encode_tf_example(row, features)))
+            shards.append(
+                {
+                    "file": name,
+                    "format": fmt,
+                    "index_start": lo,
+                    "index_end": hi,
+                    "num_examples": hi - lo,
+                }
+            )
+    meta = _metadata(feature_json, shards, split, audio_model, embedding_dim, num_examples, seed)
+    with open(os.path.join(folder, records.METADATA_FILE), "w") as f:
+        json.dump(meta, f, indent=1)
+    return arrays
+
+
+def _metadata(features, shards, split, audio_model, embedding_dim, num_examples, seed) -> dict:
+    return {
+        "format_version": records.FORMAT_VERSION,
+        "complete": True,
+        "synth": fake_synth_json(),
+        "synth_fingerprint": "fake0123456789ab",
+        "render": {"sample_rate": 32000},
+        "audio_model": {
+            "name": audio_model,
+            "embedding_dim": embedding_dim,
+            "sample_rate": 32000,
+            "version": "0",
+        },
+        "seed": seed,
+        "split": split,
+        "num_examples": num_examples,
+        "features": features,
+        "shards": shards,
+        "failed_indices": [],
+        "created_by": "tests/jaxproxy/fake_data.py",
+    }
+
+
+def edit_metadata(folder: str | os.PathLike, **changes) -> None:
+    """Rewrites fields of an existing metadata.json (to test refusals)."""
+    path = os.path.join(os.fspath(folder), records.METADATA_FILE)
+    with open(path) as f:
+        meta = json.load(f)
+    meta.update(changes)
+    with open(path, "w") as f:
+        json.dump(meta, f)
