@@ -34,6 +34,7 @@ SINGLE_VOICE_BYTES = _HEADER + VCED_SIZE + 2
 FIELDS: dict[int, tuple[str, int]] = {off: (name, vmax) for name, (off, vmax) in DX7_VCED.items()}
 FIELDS.update({NAME_OFFSET + k: (f"name[{k}]", 127) for k in range(NAME_LENGTH)})
 assert sorted(FIELDS) == list(range(VCED_SIZE)), "DX7_VCED must cover VCED bytes 0..144"
+FIELDS_BY_NAME = {name: off for off, (name, _) in FIELDS.items()}
 
 
 def _packing() -> tuple[tuple[int, int, int, int], ...]:
