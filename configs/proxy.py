@@ -43,7 +43,13 @@ PAPER_SYNTH = {"dexed": "dexed", "diva": "diva", "talnm": "talnm", "dx7": "dexed
 PAPER_SYNTH |= {"amsynth": "diva", "minisub": "talnm"}
 ENCODERS = ("mlp_oh", "hn_oh", "hn_pt", "hn_ptgru", "tfm")
 # Tiny encoders so the smoke run compiles and steps in seconds on CPU (build_encoder overrides).
-_SMOKE_ENCODER_KWARGS = {}
+_SMOKE_ENCODER_KWARGS = {
+    "mlp_oh": dict(d_hidden=32),
+    "hn_oh": dict(d_hidden=32, num_layers=2),
+    "hn_pt": dict(d_token=8, d_hidden=32, num_layers=2),
+    "hn_ptgru": dict(d_token=16, d_hidden=32, num_layers=2),
+    "tfm": dict(d_token=32, num_layers=2, num_heads=4, d_ff=64),
+}
 
 
 def _parse(arg: str | None) -> dict[str, str]:
@@ -81,7 +87,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # Data: dataset folders written by `data_gen` (metadata.json + shards).
     config.train_data = f"data/{synth}_{audio_model}/train"
     config.val_data = f"data/{synth}_{audio_model}/val"
-    config.input_mode = "host"  # "host": grain pipeline; "device": whole set on the devices.
+    config.input_mode = "host"  # host: grain over ArrayRecord; memory: host RAM; device: on mesh.
     config.shuffle_seed = 42
 
     # Optimisation (facts 6.2-6.5): AdamW without weight decay, L1 loss, fp32.

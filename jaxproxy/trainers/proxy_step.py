@@ -10,10 +10,9 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh
 
-from jaxproxy import schedules
+from jaxproxy import schedules, sharding
 
 Batch = dict[str, jax.Array]  # {"params": float32[B, P], "embedding": float32[B, E]}
 PRESETS, TARGETS = "params", "embedding"
@@ -39,9 +38,13 @@ class ModelDef:
     rest: nnx.State  # anything that is neither a Param nor a BatchStat (held constant)
 
 
-def make_optimizer(config: Any, steps_per_epoch: int) -> optax.GradientTransformation:
-    """AdamW with the config's lr/betas/eps and the paper's wcrc schedule (facts 6.2, 6.4)."""
-    schedule = schedules.wcrc_schedule(config.lr, steps_per_epoch, **config.schedule)
+def make_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
+    """The paper's wcrc schedule (facts 6.4) at the config's base lr."""
+    return schedules.wcrc_schedule(config.lr, steps_per_epoch, **config.schedule)
+
+
+def make_optimizer(config: Any, schedule: optax.Schedule) -> optax.GradientTransformation:
+    """AdamW with the config's betas/eps and weight decay (0 in the paper, facts 6.2)."""
     return optax.adamw(
         schedule, b1=config.b1, b2=config.b2, eps=config.eps, weight_decay=config.weight_decay
     )
@@ -68,26 +71,19 @@ def init_state(
     )
 
 
-def _cast(tree: Any, dtype: jnp.dtype) -> Any:
-    return jax.tree.map(
-        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
-    )
-
-
 def make_train_step(
-    model_def: ModelDef, tx: optax.GradientTransformation, compute_dtype: str = "float32"
+    model_def: ModelDef, tx: optax.GradientTransformation
 ) -> Callable[[TrainState, Sequence[Batch]], tuple[TrainState, dict[str, jax.Array]]]:
     """Returns the pure `train_step(state, batches) -> (state, metrics)`.
 
     `batches` is a sequence of k batches; the step applies k optimizer updates in one call
     (`lax.scan`), which amortises dispatch when steps are short. Metrics are means over the k.
-    Parameters stay float32; with compute_dtype "bfloat16" the forward pass runs in bf16.
+    Compute precision is the encoder's own (`dtype`); the loss is taken in float32.
     """
-    dtype = jnp.dtype(compute_dtype)
 
     def loss_fn(params, batch_stats, batch):
-        model = nnx.merge(model_def.train_graph, _cast(params, dtype), batch_stats, model_def.rest)
-        emb_BxE = model(batch[PRESETS].astype(dtype)).astype(jnp.float32)
+        model = nnx.merge(model_def.train_graph, params, batch_stats, model_def.rest)
+        emb_BxE = model(batch[PRESETS]).astype(jnp.float32)
         loss = jnp.mean(jnp.abs(emb_BxE - batch[TARGETS]))
         return loss, nnx.state(model, nnx.BatchStat)
 
@@ -116,27 +112,23 @@ def make_train_step(
     return train_step
 
 
-def make_encode(
-    model_def: ModelDef, compute_dtype: str = "float32"
-) -> Callable[[nnx.State, nnx.State, jax.Array], jax.Array]:
+def make_encode(model_def: ModelDef) -> Callable[[nnx.State, nnx.State, jax.Array], jax.Array]:
     """Returns the pure eval-mode `encode(params, batch_stats, presets_BxP) -> emb_BxE`."""
-    dtype = jnp.dtype(compute_dtype)
 
     def encode(params, batch_stats, presets_BxP):
-        model = nnx.merge(model_def.eval_graph, _cast(params, dtype), batch_stats, model_def.rest)
-        return model(presets_BxP.astype(dtype)).astype(jnp.float32)
+        model = nnx.merge(model_def.eval_graph, params, batch_stats, model_def.rest)
+        return model(presets_BxP).astype(jnp.float32)
 
     return encode
 
 
 def jit_train_step(train_step: Callable, mesh: Mesh, state: TrainState, steps_per_call: int):
     """`jax.jit` with parameters replicated (P()), batches sharded (P("data")) and state donated."""
-    replicated = NamedSharding(mesh, P())
+    replicated = sharding.replicated(mesh)
     state_sharding = jax.tree.map(lambda _: replicated, state)
-    batch_sharding = NamedSharding(mesh, P("data"))
     return jax.jit(
         train_step,
-        in_shardings=(state_sharding, (batch_sharding,) * steps_per_call),
+        in_shardings=(state_sharding, (sharding.batch_sharding(mesh),) * steps_per_call),
         out_shardings=(state_sharding, replicated),
         donate_argnums=0,
     )
@@ -144,7 +136,7 @@ def jit_train_step(train_step: Callable, mesh: Mesh, state: TrainState, steps_pe
 
 def jit_encode(encode: Callable, mesh: Mesh) -> Callable:
     """Eval-mode forward pass: parameters replicated, presets and embeddings sharded."""
-    replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+    replicated, sharded = sharding.replicated(mesh), sharding.batch_sharding(mesh)
     return jax.jit(encode, in_shardings=(replicated, replicated, sharded), out_shardings=sharded)
 
 
