@@ -30,15 +30,17 @@ def fake_param(name: str, kind: str, index: int, values: Sequence[float] | None 
     }
 
 
-def fake_synth_json() -> dict:
-    """A 5-parameter synth: 2 continuous, 1 binary, 2 categorical (3 and 4 values)."""
+def fake_synth_json(num_params: int = 5) -> dict:
+    """A synth of 2 continuous, 1 binary, 2 categorical (3 and 4 values), then continuous ones."""
+    if num_params < 5:
+        raise ValueError(f"fake synths have at least 5 parameters, got {num_params}")
     params = [
         fake_param("cutoff", "num", 0),
         fake_param("resonance", "num", 1),
         fake_param("sync", "bin", 2, [0.0, 1.0]),
         fake_param("wave", "cat", 3, [0.0, 0.5, 1.0]),
         fake_param("lfo_shape", "cat", 4, [0.0, 0.333, 0.667, 1.0]),
-    ]
+    ] + [fake_param(f"extra{i}", "num", i) for i in range(5, num_params)]
     return {
         "format_version": 1,
         "name": "fakesynth",
@@ -50,9 +52,12 @@ def fake_synth_json() -> dict:
     }
 
 
-def fake_arrays(num_examples: int, embedding_dim: int, seed: int = 0) -> dict[str, np.ndarray]:
+def fake_arrays(
+    num_examples: int, embedding_dim: int, seed: int = 0, num_params: int = 5
+) -> dict[str, np.ndarray]:
+    """Random features matching `fake_synth_json(num_params)`, with index = position."""
     rng = np.random.default_rng(seed)
-    params = rng.random((num_examples, 5), dtype=np.float32)
+    params = rng.random((num_examples, num_params), dtype=np.float32)
     params[:, 2] = rng.integers(0, 2, num_examples)
     params[:, 3] = rng.integers(0, 3, num_examples)
     params[:, 4] = rng.integers(0, 4, num_examples)
@@ -69,6 +74,7 @@ def write_fake_dataset(
     *,
     num_examples: int = 96,
     embedding_dim: int = 8,
+    num_params: int = 5,
     formats: Sequence[str] = ("array_record", "tfrecord"),
     num_shards: int = 2,
     split: str = "train",
@@ -79,7 +85,9 @@ def write_fake_dataset(
     """Writes a complete dataset folder; returns the arrays it holds (example order)."""
     folder = os.fspath(folder)
     os.makedirs(folder, exist_ok=True)
-    arrays = arrays if arrays is not None else fake_arrays(num_examples, embedding_dim, seed)
+    if arrays is None:
+        arrays = fake_arrays(num_examples, embedding_dim, seed, num_params)
+    num_params, embedding_dim = arrays["params"].shape[1], arrays["embedding"].shape[1]
     num_examples = len(arrays["params"])
     feature_json = [
         {"name": n, "dtype": str(a.dtype), "shape": list(a.shape[1:])} for n, a in arrays.items()
@@ -117,17 +125,17 @@ def write_fake_dataset(
                     "num_examples": hi - lo,
                 }
             )
-    meta = _metadata(feature_json, shards, split, audio_model, embedding_dim, num_examples, seed)
+    meta = _metadata(feature_json, shards, split, audio_model, num_params, embedding_dim, seed)
     with open(os.path.join(folder, records.METADATA_FILE), "w") as f:
         json.dump(meta, f, indent=1)
     return arrays
 
 
-def _metadata(features, shards, split, audio_model, embedding_dim, num_examples, seed) -> dict:
+def _metadata(features, shards, split, audio_model, num_params, embedding_dim, seed) -> dict:
     return {
         "format_version": records.FORMAT_VERSION,
         "complete": True,
-        "synth": fake_synth_json(),
+        "synth": fake_synth_json(num_params),
         "synth_fingerprint": "fake0123456789ab",
         "render": {"sample_rate": 32000},
         "audio_model": {
@@ -138,7 +146,9 @@ def _metadata(features, shards, split, audio_model, embedding_dim, num_examples,
         },
         "seed": seed,
         "split": split,
-        "num_examples": num_examples,
+        "num_examples": sum(
+            s["num_examples"] for s in shards if s["format"] == shards[0]["format"]
+        ),
         "features": features,
         "shards": shards,
         "failed_indices": [],
