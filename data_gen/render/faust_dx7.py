@@ -1,0 +1,64 @@
+"""DX7 engine: one compiled Faust processor per algorithm, built on first use and kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from data_gen.render.base import Renderer
+from data_gen.render.faust import FaustSliders, compile_poly, hold_excluded
+from data_gen.render.settings import RenderSettings
+from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM, algorithm_of, dx7_dsp_source
+from data_gen.synths.spec import SynthSpec
+
+
+class Dx7Renderer(Renderer):
+    """Renders the `dx7` spec (engine "faust_dx7").
+
+    All 32 algorithms in one DSP do not compile in useful time, so the categorical `algorithm`
+    parameter selects one of up to 32 processors, each compiled (~15-30 s) the first time a
+    preset needs it and kept for the renderer's life. Pools route work by algorithm so a worker
+    rarely compiles a new one.
+    """
+
+    quiet = True
+
+    def __init__(self, spec: SynthSpec, settings: RenderSettings) -> None:
+        super().__init__(spec, settings)
+        self._algorithm_pos = spec.used_position(DX7_ALGORITHM_PARAM)
+        self._slider_params = [p for p in spec.used_params if p.name != DX7_ALGORITHM_PARAM]
+        self._slider_pos = np.array(
+            [i for i, p in enumerate(spec.used_params) if p.name != DX7_ALGORITHM_PARAM]
+        )
+        self._compiled: dict[int, tuple[Any, FaustSliders]] = {}
+        self.compile_seconds: dict[int, float] = {}
+
+    @property
+    def compiled_algorithms(self) -> list[int]:
+        return sorted(self._compiled)
+
+    def _processor_for(self, raw_P: np.ndarray) -> Any:
+        # The algorithm entry is already the raw value of its category; recover the index.
+        values = np.asarray(self.spec.used_params[self._algorithm_pos].values)
+        category = int(np.abs(values - raw_P[self._algorithm_pos]).argmin())
+        processor, sliders = self.processor(algorithm_of(category))
+        sliders.apply(processor, raw_P[self._slider_pos])
+        return processor
+
+    def processor(self, algorithm: int) -> tuple[Any, FaustSliders]:
+        """The processor of one algorithm (1..32) and its slider map, compiled on first use."""
+        if algorithm not in self._compiled:
+            if self.before_compile is not None:
+                self.before_compile(f"dx7 algorithm {algorithm}")
+            origin = f"dx7_dsp_source({algorithm}) (synth {self.spec.name!r})"
+            processor, seconds = compile_poly(
+                self.engine, f"dx7_alg{algorithm}", dx7_dsp_source(algorithm), origin
+            )
+            hold_excluded(processor, self.spec, origin)
+            self._compiled[algorithm] = (
+                processor,
+                FaustSliders(processor, self._slider_params, origin),
+            )
+            self.compile_seconds[algorithm] = seconds
+        return self._compiled[algorithm]

@@ -1,0 +1,402 @@
+"""RenderPool: worker processes that render examples in chunks, survive crashes and hangs."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from multiprocessing.connection import wait
+from typing import Any
+
+import numpy as np
+
+from data_gen.render.examples import RenderResult
+from data_gen.render.settings import RenderSettings
+from data_gen.render.worker import worker_main
+from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM
+from data_gen.synths.sampling import PresetSampler
+from data_gen.synths.spec import SynthSpec
+
+
+class RenderPoolError(RuntimeError):
+    """The pool cannot go on (a worker cannot start its engine, or keeps dying while idle)."""
+
+
+@dataclasses.dataclass
+class _Item:
+    pos: int  # position in the job's input, the order results are yielded in
+    index: int
+    key: int | None  # routing key: the dx7 algorithm category, else None
+    preset: np.ndarray | None = None  # given presets only
+    attempt: int = 0
+
+    def wire(self) -> tuple:
+        head = (self.pos, self.index, self.attempt)
+        return head if self.preset is None else (*head, self.preset)
+
+
+class _Worker:
+    """One worker process and what the parent knows of it."""
+
+    def __init__(self, ctx: Any, spec_json: dict, settings_json: dict, startup_s: float) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=worker_main, args=(child, spec_json, settings_json), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.items: collections.deque[_Item] = collections.deque()  # sent, not yet returned
+        self.keys: set[int | None] = set()  # routing keys it has served (compiled processors)
+        self.deadline = time.monotonic() + startup_s
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        with contextlib.suppress(OSError):  # already gone
+            self.conn.send(None)
+        self.process.join(grace_s)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5.0)
+        self.conn.close()
+
+
+class RenderPool:
+    """Renders examples of one synth on `num_workers` processes (never threads: engines deadlock).
+
+    Each worker builds its engine once. Work goes out in chunks of `chunk_size` (dx7: grouped by
+    algorithm, and sent preferably to a worker that already compiled it); results come back in
+    input order. A worker that dies, or sends nothing for `timeout_s` seconds while rendering (or
+    `startup_timeout_s` while starting or compiling), is killed and replaced; the example it was
+    on is retried once, then returned failed with the error, and the job goes on.
+
+    Use as a context manager; one job (`render_examples` / `render_presets`) at a time.
+    """
+
+    def __init__(
+        self,
+        spec: SynthSpec,
+        settings: RenderSettings | None = None,
+        num_workers: int | None = None,
+        timeout_s: float = 60.0,
+        *,
+        startup_timeout_s: float = 300.0,
+        chunk_size: int = 8,
+        start_method: str = "spawn",
+    ) -> None:
+        if num_workers is None:
+            num_workers = len(os.sched_getaffinity(0))
+        if num_workers < 1 or chunk_size < 1 or timeout_s <= 0 or startup_timeout_s <= 0:
+            raise ValueError(
+                "RenderPool needs num_workers >= 1, chunk_size >= 1 and positive timeouts, got "
+                f"{num_workers=}, {chunk_size=}, {timeout_s=}, {startup_timeout_s=}"
+            )
+        if start_method not in ("spawn", "forkserver"):
+            raise ValueError(f"start_method must be 'spawn' or 'forkserver', got {start_method!r}")
+        self.spec = spec
+        self.settings = settings if settings is not None else RenderSettings()
+        self.num_workers = num_workers
+        self.timeout_s = float(timeout_s)
+        self.startup_timeout_s = float(startup_timeout_s)
+        self.chunk_size = chunk_size
+        # Results may arrive ahead of the one being yielded; this bounds how far (memory).
+        self.window = max(8 * chunk_size * num_workers, 64)
+        self._ctx = mp.get_context(start_method)
+        self._spec_json = spec.to_json()
+        self._settings_json = self.settings.to_json()
+        self._route_pos = (
+            spec.used_position(DX7_ALGORITHM_PARAM) if spec.engine == "faust_dx7" else None
+        )
+        self._busy = False
+        self.restarts = 0  # workers replaced after a crash or a hang, over the pool's life
+        self._workers = [self._spawn() for _ in range(num_workers)]
+        try:
+            self._await_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- public API ---------------------------------------------------------------------------
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stops every worker (killing any that does not exit)."""
+        workers, self._workers = getattr(self, "_workers", []), []
+        for worker in workers:
+            worker.stop()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def render_examples(
+        self, indices: Iterable[int], seed: int, *, return_audio: bool = True
+    ) -> Iterator[RenderResult]:
+        """Synthetic examples: each drawn from `PresetSampler(spec, seed).stream(index)` and
+        redrawn while its RMS is outside `settings.rms_range`; results in the order of `indices`.
+        """
+        indices = np.asarray(list(indices) if not isinstance(indices, range) else indices, np.int64)
+        sampler = PresetSampler(self.spec, seed)  # also validates the seed here, not in a worker
+        keys = None
+        if self._route_pos is not None:
+            keys = [int(sampler.sample(int(i))[self._route_pos]) for i in indices]
+        return self._run("examples", seed, return_audio, indices, None, keys)
+
+    def render_presets(
+        self,
+        presets_NxP: np.ndarray,
+        *,
+        indices: Sequence[int] | None = None,
+        return_audio: bool = True,
+    ) -> Iterator[RenderResult]:
+        """Given presets (hand-crafted sets), rendered as they are: no RMS redraw, RMS reported.
+
+        `indices` label the results (default 0..N-1).
+        """
+        presets_NxP = np.asarray(self.spec.check_presets(np.atleast_2d(presets_NxP)), np.float32)
+        n = presets_NxP.shape[0]
+        indices = np.arange(n) if indices is None else np.asarray(indices, np.int64)
+        if indices.shape != (n,):
+            raise ValueError(f"render_presets: {n} presets but indices of shape {indices.shape}")
+        keys = None
+        if self._route_pos is not None:
+            keys = [int(k) for k in presets_NxP[:, self._route_pos]]
+        return self._run("presets", None, return_audio, indices, presets_NxP, keys)
+
+    # ---- job driver (runs in the caller's thread) ---------------------------------------------
+    def _run(self, kind, seed, return_audio, indices, presets, keys) -> Iterator[RenderResult]:
+        if not self._workers:
+            raise RuntimeError("RenderPool is closed")
+        return _Job(self, kind, seed, return_audio, indices, presets, keys).results()
+
+    # ---- workers ------------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        return _Worker(self._ctx, self._spec_json, self._settings_json, self.startup_timeout_s)
+
+    def _await_ready(self) -> None:
+        pending = list(self._workers)
+        while pending:
+            timeout = max(0.0, min(w.deadline for w in pending) - time.monotonic())
+            wait([w.conn for w in pending] + [w.process.sentinel for w in pending], timeout)
+            for worker in list(pending):
+                message = None
+                if worker.conn.poll():
+                    try:
+                        message = worker.conn.recv()
+                    except (EOFError, OSError):
+                        message = ("init_error", "the worker died while starting its engine")
+                elif not worker.process.is_alive():
+                    message = ("init_error", "the worker died while starting its engine")
+                elif time.monotonic() > worker.deadline:
+                    message = ("init_error", f"engine start took over {self.startup_timeout_s} s")
+                if message is None:
+                    continue
+                if message[0] != "ready":
+                    raise RenderPoolError(
+                        f"render worker for synth {self.spec.name!r} could not start: {message[1]}"
+                    )
+                worker.ready = True
+                worker.deadline = float("inf")
+                pending.remove(worker)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.kill()
+        self.restarts += 1
+        fresh = self._spawn()
+        self._workers[self._workers.index(worker)] = fresh
+        return fresh
+
+
+class _Job:
+    """One job: a manager thread feeds the workers; the caller's iterator reorders results."""
+
+    def __init__(self, pool, kind, seed, return_audio, indices, presets, keys) -> None:
+        self.pool = pool
+        self.kind, self.seed, self.return_audio = kind, seed, return_audio
+        self.indices, self.presets, self.keys = indices, presets, keys
+        self.n = len(indices)
+        self.out: queue.Queue = queue.Queue()
+        self.consumed = 0  # results yielded so far (written by the caller's thread)
+        self.cancelled = False
+        self.filled = 0  # positions turned into chunks so far
+        self.pending: collections.deque[list[_Item]] = collections.deque()
+        self.posted = 0
+        self.idle_deaths = 0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self.thread = threading.Thread(target=self._manage, name="render-pool", daemon=True)
+
+    # ---- caller side --------------------------------------------------------------------------
+    def results(self) -> Iterator[RenderResult]:
+        if self.pool._busy:
+            raise RuntimeError("RenderPool runs one job at a time; finish the previous iterator")
+        self.pool._busy = True
+        self.thread.start()
+        ahead: dict[int, RenderResult] = {}
+        try:
+            for pos in range(self.n):
+                while pos not in ahead:
+                    got = self.out.get()
+                    if isinstance(got, BaseException):
+                        raise got
+                    ahead[got[0]] = got[1]
+                yield ahead.pop(pos)
+                self.consumed = pos + 1
+                self._wake()
+        finally:
+            self.cancelled = True
+            self._wake()
+            self.thread.join()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self.pool._busy = False
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # a wake-up is already pending
+            os.write(self._wake_w, b"x")
+
+    # ---- manager thread -----------------------------------------------------------------------
+    def _manage(self) -> None:
+        try:
+            while not self._finished():
+                self._fill()
+                self._dispatch()
+                self._wait_and_handle()
+        except BaseException as err:  # handed to the caller's thread, which raises it
+            self.pool.close()  # workers may hold stale work: the pool is unusable now
+            self.out.put(err)
+
+    def _finished(self) -> bool:
+        if self.cancelled:  # drain what workers still hold, so the next job starts clean
+            self.pending.clear()
+            return not any(w.items for w in self.pool._workers)
+        return self.posted == self.n
+
+    def _fill(self) -> None:
+        """Turns the next input positions into chunks, keeping results within the window."""
+        pool = self.pool
+        while not self.cancelled and self.filled < self.n:
+            if self.filled - self.consumed >= pool.window:
+                return
+            stop = min(self.n, self.filled + max(pool.window // 2, pool.chunk_size))
+            groups: dict[int | None, list[_Item]] = {}
+            for pos in range(self.filled, stop):
+                key = None if self.keys is None else self.keys[pos]
+                preset = None if self.presets is None else self.presets[pos]
+                groups.setdefault(key, []).append(_Item(pos, int(self.indices[pos]), key, preset))
+            chunks = [
+                group[i : i + pool.chunk_size]
+                for group in groups.values()
+                for i in range(0, len(group), pool.chunk_size)
+            ]
+            self.pending.extend(sorted(chunks, key=lambda c: c[0].pos))
+            self.filled = stop
+
+    def _dispatch(self) -> None:
+        pool = self.pool
+        for worker in pool._workers:
+            while worker.ready and self.pending and len(worker.items) < 2 * pool.chunk_size:
+                chunk = next((c for c in self.pending if c[0].key in worker.keys), self.pending[0])
+                self.pending.remove(chunk)
+                if not worker.items:
+                    worker.deadline = time.monotonic() + pool.timeout_s
+                worker.items.extend(chunk)
+                worker.keys.add(chunk[0].key)
+                message = (self.kind, self.seed, self.return_audio, [it.wire() for it in chunk])
+                try:
+                    worker.conn.send(message)
+                except OSError:
+                    break  # it died: noticed by its sentinel in the next wait
+
+    def _wait_and_handle(self) -> None:
+        pool = self.pool
+        workers = list(pool._workers)
+        timeout = max(0.0, min(w.deadline for w in workers) - time.monotonic())
+        ready = wait(
+            [w.conn for w in workers] + [w.process.sentinel for w in workers] + [self._wake_r],
+            min(timeout, 3600.0),
+        )
+        if self._wake_r in ready:
+            os.read(self._wake_r, 4096)
+        now = time.monotonic()
+        for worker in workers:
+            alive = self._receive(worker)
+            if alive and not worker.process.is_alive():
+                alive = self._receive(worker) and False  # read what it sent before dying
+            if not alive:
+                code = worker.process.exitcode
+                self._recover(worker, f"worker crashed (exit code {code})")
+            elif now > worker.deadline:
+                phase = "rendering" if worker.ready else "starting or compiling"
+                limit = pool.timeout_s if worker.ready else pool.startup_timeout_s
+                self._recover(worker, f"worker hung: no progress for {limit} s while {phase}")
+
+    def _receive(self, worker: _Worker) -> bool:
+        """Handles every message already sent by a worker; False once its pipe is closed."""
+        pool = self.pool
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                tag = message[0]
+                now = time.monotonic()
+                if tag == "result":
+                    item = worker.items.popleft()
+                    assert item.pos == message[1], "worker results out of order"
+                    self._post(item.pos, message[2])
+                    worker.deadline = now + pool.timeout_s if worker.items else float("inf")
+                elif tag == "tick":
+                    worker.deadline = now + pool.timeout_s
+                elif tag == "busy":
+                    worker.deadline = now + pool.startup_timeout_s
+                elif tag == "ready":
+                    worker.ready = True
+                    worker.deadline = float("inf")
+                elif tag == "init_error":
+                    raise RenderPoolError(
+                        f"replacement render worker for synth {pool.spec.name!r} could not "
+                        f"start: {message[1]}"
+                    )
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _post(self, pos: int, result: RenderResult) -> None:
+        self.posted += 1
+        if not self.cancelled:
+            self.out.put((pos, result))
+
+    def _recover(self, worker: _Worker, reason: str) -> None:
+        """Replaces a dead or hung worker; retries its current example once, requeues the rest."""
+        items = list(worker.items)
+        self.pool._replace(worker)  # the new worker gets work once it reports ready
+        if not items:
+            self.idle_deaths += 1
+            if self.idle_deaths > 3:
+                raise RenderPoolError(f"render workers keep dying while idle: {reason}")
+            return
+        suspect, rest = items[0], items[1:]
+        if rest:
+            self.pending.appendleft(rest)
+        suspect.attempt += 1
+        if suspect.attempt < 2:
+            self.pending.appendleft([suspect])
+        else:
+            self._post(suspect.pos, self._failed(suspect, f"{reason}; retried once, failed again"))
+
+    def _failed(self, item: _Item, error: str) -> RenderResult:
+        if item.preset is not None:
+            preset = item.preset
+        else:
+            preset = PresetSampler(self.pool.spec, self.seed).sample(item.index)
+        return RenderResult(item.index, preset, None, float("nan"), failed=True, error=error)

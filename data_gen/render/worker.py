@@ -1,0 +1,100 @@
+"""The render worker process: one engine built once, chunks of work in, one message per result out.
+
+Protocol on the worker's pipe (parent -> worker): `("examples", seed, return_audio, items)` with
+items `(pos, index, attempt)`, `("presets", None, return_audio, items)` with items `(pos, index,
+attempt, preset)`, or `None` to stop. Worker -> parent: `("ready", info)`, `("init_error", text)`,
+`("busy", what)` before a long compile, `("tick",)` after each RMS-rejected render (proof of
+life), `("result", pos, RenderResult)`.
+
+Fault injection for tests: `JAXPROXY_RENDER_FAULTS="crash@3,hang@5x1,raise@7"` makes the worker
+die (`os._exit`), sleep forever, or raise on that example index; `xN` limits it to the first N
+attempts. Never set it outside tests.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from typing import Any
+
+FAULTS_ENV = "JAXPROXY_RENDER_FAULTS"
+_FAULT_KINDS = ("crash", "hang", "raise")
+
+
+def parse_faults(text: str | None) -> dict[int, tuple[str, float]]:
+    """`"crash@3,hang@5x1"` -> {3: ("crash", inf), 5: ("hang", 1)}."""
+    faults: dict[int, tuple[str, float]] = {}
+    for part in filter(None, (text or "").replace(" ", "").split(",")):
+        kind, _, rest = part.partition("@")
+        index, _, times = rest.partition("x")
+        if kind not in _FAULT_KINDS or not index.isdigit() or (times and not times.isdigit()):
+            raise ValueError(
+                f"{FAULTS_ENV}: cannot parse {part!r}; expected e.g. crash@3 or hang@5x1"
+            )
+        faults[int(index)] = (kind, float(times) if times else float("inf"))
+    return faults
+
+
+def _inject(faults: dict[int, tuple[str, float]], index: int, attempt: int) -> None:
+    kind, times = faults.get(index, ("", 0.0))
+    if attempt >= times:
+        return
+    if kind == "crash":
+        os._exit(77)
+    if kind == "hang":
+        while True:
+            time.sleep(3600)
+    if kind == "raise":
+        raise RuntimeError(f"injected failure on example {index}")
+
+
+def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
+    """Entry point of a spawned worker; returns when told to stop or the parent goes away."""
+    # Imported here so the spawn bootstrap stays light until the process actually starts work.
+    from data_gen.render.examples import RenderResult, render_example, render_preset
+    from data_gen.render.factory import make_renderer
+    from data_gen.render.settings import RenderSettings
+    from data_gen.synths.sampling import PresetSampler
+    from data_gen.synths.spec import SynthSpec
+
+    try:
+        faults = parse_faults(os.environ.get(FAULTS_ENV))
+        spec = SynthSpec.from_json(spec_json)
+        renderer = make_renderer(spec, RenderSettings.from_json(settings_json))
+    except Exception as err:  # reported to the parent, which raises it to the caller
+        conn.send(("init_error", f"{type(err).__name__}: {err}"))
+        return
+    renderer.before_compile = lambda what: conn.send(("busy", what))
+    conn.send(("ready", {"pid": os.getpid()}))
+
+    def tick() -> None:
+        conn.send(("tick",))
+
+    samplers: dict[int, PresetSampler] = {}
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            renderer.close()
+            return
+        kind, seed, return_audio, items = message
+        if kind == "examples" and seed not in samplers:
+            samplers[seed] = PresetSampler(spec, seed)
+        for item in items:
+            pos, index, attempt = item[:3]
+            try:
+                _inject(faults, index, attempt)
+                if kind == "examples":
+                    result = render_example(
+                        renderer, samplers[seed], index, return_audio=return_audio, on_reject=tick
+                    )
+                else:
+                    result = render_preset(renderer, index, item[3], return_audio=return_audio)
+            except Exception as err:  # one bad example must not stop the job
+                preset = item[3] if kind == "presets" else samplers[seed].sample(index)
+                detail = traceback.format_exception_only(err)[-1].strip()
+                result = RenderResult(index, preset, None, float("nan"), failed=True, error=detail)
+            conn.send(("result", pos, result))
