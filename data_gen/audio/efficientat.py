@@ -1,0 +1,100 @@
+"""EfficientAT embeddings as the paper uses them: block features of 160 ms windows, time-averaged.
+
+Following synth-proxy's HEAR wrapper: the clip is reflect-padded by half a window, cut into 160 ms
+windows at a 50 ms hop (floor(N / 1600) + 1 windows), and each window goes through the log-mel front
+end and the network on its own. A window's embedding is [time-mean of its log-mel (128), only for
+the `_mel` variants] + the (freq, time) means of the outputs of blocks 5, 11, 13 and 15; the clip's
+embedding ("avg_time") is the mean over its windows.
+"""
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from data_gen.audio import weights as weights_lib
+from data_gen.audio.frontend import efficientat_mel
+from data_gen.audio.mobilenet import MobileNetV3, init_random
+
+SAMPLE_RATE = 32000
+WINDOW = 5120  # 160 ms
+HOP = 1600  # 50 ms
+BLOCK_IDS = (5, 11, 13, 15)
+N_MELS = 128
+# Bump when the framing, front end or pooling changes: it is part of every model's `version`.
+PIPELINE_VERSION = "hear160/50ms-kaldimel128-allb-v1"
+
+
+@dataclasses.dataclass(frozen=True)
+class EfficientAtVariant:
+    """A registry entry: which network, and whether the mel averages lead the embedding."""
+
+    checkpoint: str
+    width_mult: float
+    with_mel: bool
+
+
+VARIANTS = {
+    "mn04": EfficientAtVariant("mn04_as", 0.4, False),
+    "mn04_mel": EfficientAtVariant("mn04_as", 0.4, True),
+    "mn10": EfficientAtVariant("mn10_as", 1.0, False),
+    "mn10_mel": EfficientAtVariant("mn10_as", 1.0, True),
+    "mn20": EfficientAtVariant("mn20_as", 2.0, False),
+    "mn20_mel": EfficientAtVariant("mn20_as", 2.0, True),
+}
+
+
+class WindowedBlockEmbedding(nn.Module):
+    """Clip audio [B, N] at 32 kHz -> time-averaged window embeddings [B, E]."""
+
+    def __init__(self, width_mult: float, with_mel: bool, window_chunk: int = 512):
+        super().__init__()
+        self.with_mel, self.window_chunk = with_mel, window_chunk
+        self.mel = efficientat_mel()
+        self.net = MobileNetV3(width_mult)
+        block_dims = sum(self.net.channels[i] for i in BLOCK_IDS)
+        self.embedding_dim = block_dims + (N_MELS if with_mel else 0)
+
+    def window_embeddings(self, windows_WxL: torch.Tensor) -> torch.Tensor:
+        """Embeddings of independent windows: [W, L] -> float32[W, E]."""
+        mel_WxMxT = self.mel(windows_WxL)
+        maps = self.net.block_outputs(mel_WxMxT[:, None], BLOCK_IDS)
+        parts = [mel_WxMxT.mean(dim=-1)] if self.with_mel else []
+        parts += [fmap_WxCxFxT.float().mean(dim=(2, 3)) for fmap_WxCxFxT in maps]
+        return torch.cat(parts, dim=1)
+
+    def forward(self, audio_BxN: torch.Tensor) -> torch.Tensor:
+        batch = audio_BxN.shape[0]
+        padded_BxN = nn.functional.pad(audio_BxN[:, None], (WINDOW // 2, WINDOW // 2), "reflect")
+        windows_BxWxL = padded_BxN[:, 0].unfold(-1, WINDOW, HOP)
+        num_windows = windows_BxWxL.shape[1]
+        flat_WxL = windows_BxWxL.reshape(batch * num_windows, WINDOW)
+        emb_WxE = torch.cat([self.window_embeddings(c) for c in flat_WxL.split(self.window_chunk)])
+        return emb_WxE.reshape(batch, num_windows, -1).mean(dim=1)
+
+
+def build(
+    name: str, weights: str | None, sha256: str | None = None
+) -> tuple[WindowedBlockEmbedding, str]:
+    """The embedding module of `name` with its weights, and the weights' tag for `version`.
+
+    Args:
+        name: a key of VARIANTS.
+        weights: None (cache, else download the official file), a path, a URL, or "random" /
+            "random:<seed>" for a seeded random initialisation (tests and smoke runs only).
+        sha256: expected hash of the weights file.
+    """
+    variant = VARIANTS[name]
+    module = WindowedBlockEmbedding(variant.width_mult, variant.with_mel)
+    if weights is not None and str(weights).startswith("random"):
+        _, _, seed_text = str(weights).partition(":")
+        if seed_text and not seed_text.isdigit():
+            raise ValueError(
+                f"{name}: weights='random:<seed>' needs an integer seed, got {weights!r}"
+            )
+        seed = int(seed_text or 0)
+        init_random(module.net, seed)
+        return module, f"random-seed{seed}"
+    path, digest = weights_lib.resolve_checkpoint(variant.checkpoint, weights, sha256)
+    weights_lib.load_into(module.net, weights_lib.load_state_dict(path), str(path))
+    return module, f"{variant.checkpoint}-sha256:{digest[:16]}"

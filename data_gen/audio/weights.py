@@ -1,0 +1,173 @@
+"""EfficientAT checkpoints: the official release files, a download cache with SHA-256 checks.
+
+The official files are GitHub release assets of fschmid56/EfficientAT (tag v0.0.1). Their SHA-256
+hashes were not available when this was written (no network), so `KNOWN_SHA256` is empty: a download
+is accepted on first use, its hash is printed and stored beside the file, and later loads must match
+it. Pass `sha256=` (or fill `KNOWN_SHA256`) to pin a hash you trust.
+"""
+
+import hashlib
+import os
+import pathlib
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+import torch
+
+RELEASE_URL = "https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1/"
+CHECKPOINT_FILES = {
+    "mn04_as": "mn04_as_mAP_432.pt",
+    "mn10_as": "mn10_as_mAP_471.pt",
+    "mn20_as": "mn20_as_mAP_478.pt",
+}
+# File name -> SHA-256 hex digest, for files whose hash is known from a trusted source.
+KNOWN_SHA256: dict[str, str] = {}
+CACHE_ENV = "JAXPROXY_CACHE"
+_CHUNK = 1 << 20
+
+
+def cache_dir() -> pathlib.Path:
+    """Download cache: $JAXPROXY_CACHE/efficientat, else ~/.cache/jaxproxy/efficientat."""
+    root = os.environ.get(CACHE_ENV) or pathlib.Path.home() / ".cache" / "jaxproxy"
+    return pathlib.Path(root) / "efficientat"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sidecar(path: pathlib.Path) -> pathlib.Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _expected_hash(path: pathlib.Path, sha256: str | None) -> str | None:
+    """The hash a file must have: the caller's, else the known one, else the one from download."""
+    if sha256:
+        return sha256.lower()
+    if path.name in KNOWN_SHA256:
+        return KNOWN_SHA256[path.name]
+    sidecar = _sidecar(path)
+    return sidecar.read_text().strip() if sidecar.exists() else None
+
+
+def verify(path: pathlib.Path, expected: str | None) -> str:
+    """Hash `path`; raise if it differs from `expected` (when given). Returns the hex digest."""
+    actual = file_sha256(path)
+    if expected and actual != expected:
+        raise ValueError(
+            f"checkpoint {path}: SHA-256 is {actual}, expected {expected}. The file is corrupt or "
+            "not the one you meant: delete it and download again, or pass the right sha256."
+        )
+    return actual
+
+
+def download(
+    url: str, dest: pathlib.Path, sha256: str | None = None, timeout_s: float = 60.0
+) -> str:
+    """Download `url` (http(s) or file://) to `dest` atomically, checking the hash; returns it."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout_s) as response:
+            while chunk := response.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        actual = digest.hexdigest()
+        if sha256 and actual != sha256.lower():
+            raise ValueError(f"download of {url}: SHA-256 is {actual}, expected {sha256.lower()}")
+        os.replace(tmp_name, dest)
+    except BaseException:
+        pathlib.Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _sidecar(dest).write_text(actual + "\n")
+    return actual
+
+
+def resolve_checkpoint(
+    checkpoint: str, weights: str | os.PathLike | None, sha256: str | None = None
+) -> tuple[pathlib.Path, str]:
+    """Find (and if needed download) the weights of `checkpoint` (e.g. "mn04_as").
+
+    Args:
+        checkpoint: a key of CHECKPOINT_FILES.
+        weights: None (cached file, else download from the official release), a local file path,
+            or a URL (http(s):// or file://) to download into the cache.
+        sha256: expected hex digest; overrides KNOWN_SHA256 and the stored download hash.
+
+    Returns:
+        (path of the local file, its SHA-256).
+    """
+    file_name = CHECKPOINT_FILES[checkpoint]
+    if weights is not None and "://" not in str(weights):
+        path = pathlib.Path(weights).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{checkpoint} weights: no file at {path}")
+        return path, verify(path, _expected_hash(path, sha256))
+    url = str(weights) if weights is not None else RELEASE_URL + file_name
+    dest = cache_dir() / file_name
+    if dest.is_file():
+        return dest, verify(dest, _expected_hash(dest, sha256))
+    expected = sha256 or KNOWN_SHA256.get(file_name)
+    try:
+        actual = download(url, dest, expected)
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise RuntimeError(
+            f"could not get the {checkpoint} weights: downloading {url} to {dest} failed ({err}). "
+            f"Fetch {RELEASE_URL + file_name} elsewhere and pass weights='/path/to/{file_name}', "
+            f"put it in {dest.parent} (or set ${CACHE_ENV}), or, for tests only, weights='random'."
+        ) from err
+    if expected is None:
+        print(
+            f"[data_gen.audio] downloaded {file_name}, SHA-256 {actual} (no known hash to check; "
+            f"stored in {_sidecar(dest).name} and checked on later loads)",
+            file=sys.stderr,
+        )
+    return dest, actual
+
+
+def load_state_dict(path: pathlib.Path) -> dict[str, torch.Tensor]:
+    """Read a flat state_dict; accepts {"state_dict": ...} / {"model": ...} wrappers too."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"checkpoint {path}: expected a flat state_dict of tensors")
+    return state
+
+
+def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Strict load of an EfficientAT state_dict, tolerating only what cannot change the embeddings.
+
+    A checkpoint saved without its classifier (synth-proxy deletes it) loads `features` strictly;
+    missing BatchNorm `num_batches_tracked` counters (old PyTorch) are filled with zeros.
+    """
+    state = dict(state)
+    expected = model.state_dict()
+    for key, value in expected.items():
+        if key.endswith("num_batches_tracked") and key not in state:
+            state[key] = torch.zeros_like(value)
+    if not any(k.startswith("classifier.") for k in state):
+        state.update({k: v for k, v in expected.items() if k.startswith("classifier.")})
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = [
+        f"{k}: {tuple(state[k].shape)} != {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong_shape:
+        raise ValueError(
+            f"checkpoint {source} does not fit this model (width {model.width_mult}): missing"
+            f"  {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} "
+            f"({len(unexpected)}), wrong shapes {wrong_shape[:5]} ({len(wrong_shape)})"
+        )
+    model.load_state_dict(state, strict=True)
