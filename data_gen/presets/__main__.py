@@ -1,0 +1,103 @@
+"""Command line: import preset files, process them as the paper does, export presets to files.
+
+python -m data_gen.presets import --synth dx7 /usr/share/hexter/*.dx7 --out dx7.json
+python -m data_gen.presets process --synth dx7 dx7.json --out kept.json --report report.json
+python -m data_gen.presets export --synth dx7 kept.json --out bank.syx
+python -m data_gen.presets export --synth dx7 predictions.npy --out predicted.syx --single
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from data_gen.presets import formats
+from data_gen.presets.errors import PresetFileError
+from data_gen.presets.preset_set import load_presets, save_presets, write_json_atomic
+from data_gen.presets.processing import pool_render_fn, process_presets
+from data_gen.synths.registry import get_spec
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m data_gen.presets",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    imp = sub.add_parser("import", help="preset files -> presets JSON (raw [0, 1] values)")
+    imp.add_argument("--synth", required=True, help=f"one of {sorted(formats.READABLE)}")
+    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("--out", required=True, type=Path)
+    imp.add_argument("--lenient", action="store_true", help="warn and skip bad presets/files")
+    imp.add_argument("--diva-key-map", type=Path, help="Diva only: native-unit key map JSON")
+
+    proc = sub.add_parser("process", help="clip, snap, dedupe and RMS-filter a presets JSON")
+    proc.add_argument("--synth", required=True)
+    proc.add_argument("presets", type=Path)
+    proc.add_argument("--out", required=True, type=Path, help="kept presets JSON")
+    proc.add_argument("--report", required=True, type=Path, help="JSON: every dropped preset")
+    proc.add_argument("--vectors", type=Path, help="also write the kept vectors (.npy)")
+    proc.add_argument("--no-render", action="store_true", help="skip the RMS filter")
+    proc.add_argument("--workers", type=int, default=None, help="render processes")
+    proc.add_argument("--lenient", action="store_true")
+
+    exp = sub.add_parser("export", help="presets JSON or vectors .npy -> a synth's preset file")
+    exp.add_argument("--synth", required=True, help=f"one of {sorted(formats.WRITABLE)}")
+    exp.add_argument("source", type=Path, help="presets JSON, or .npy of preset vectors [N, P]")
+    exp.add_argument("--out", required=True, type=Path)
+    exp.add_argument("--names", type=Path, help="with .npy: a text file, one name per line")
+    exp.add_argument("--single", action="store_true", help="DX7: single-voice messages")
+    return parser
+
+
+def _check_synth(expected: str, found: str, path: Path) -> None:
+    if found != expected:
+        raise PresetFileError(str(path), f"holds {found} presets, not {expected}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.simplefilter("default")
+    try:
+        if args.command == "import":
+            presets = formats.import_files(args.synth, args.files, args.lenient, args.diva_key_map)
+            save_presets(args.out, args.synth, presets)
+            print(f"{len(presets)} {args.synth} presets from {len(args.files)} files -> {args.out}")
+        elif args.command == "process":
+            spec = get_spec(args.synth)
+            synth, presets = load_presets(args.presets)
+            _check_synth(args.synth, synth, args.presets)
+            render = None if args.no_render else pool_render_fn(spec, args.workers)
+            result = process_presets(spec, presets, render=render, lenient=args.lenient)
+            save_presets(args.out, args.synth, result.to_imported())
+            write_json_atomic(args.report, result.report)
+            if args.vectors:
+                np.save(args.vectors, result.vectors)
+            print(
+                f"kept {len(result.names)} of {len(presets)} presets -> {args.out}; "
+                f"{result.report['num_dropped']} dropped, reasons in {args.report}"
+            )
+        else:
+            if args.source.suffix == ".npy":
+                names = args.names.read_text().splitlines() if args.names else None
+                spec = get_spec(args.synth)
+                presets = formats.vectors_to_presets(spec, np.load(args.source), names)
+            else:
+                synth, presets = load_presets(args.source)
+                _check_synth(args.synth, synth, args.source)
+            formats.export_presets(args.synth, presets, args.out, single=args.single)
+            print(f"{len(presets)} presets -> {args.out}")
+    except (PresetFileError, ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

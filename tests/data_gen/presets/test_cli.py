@@ -1,0 +1,83 @@
+"""Tests of the format dispatch and the `python -m data_gen.presets` command line."""
+
+import glob
+import json
+
+import numpy as np
+import pytest
+
+from data_gen.presets import dx7_sysex as sx
+from data_gen.presets import formats
+from data_gen.presets.__main__ import main
+from data_gen.presets.preset_set import load_presets
+from data_gen.synths.registry import get_spec
+
+HEXTER = sorted(glob.glob("/usr/share/hexter/dx7_roms.dx7"))
+
+
+def _cartridge(tmp_path):
+    """A 32-voice cartridge file: the first hexter ROM voices, or varied INIT voices."""
+    if HEXTER:
+        voices = sx.read_dx7_file(HEXTER[0])[:32]
+    else:
+        base = sx.init_voice()
+        voices = [
+            sx.Dx7Voice(base.fields[:134] + (k,) + base.fields[135:]).with_name(f"V{k}")
+            for k in range(32)
+        ]
+    path = tmp_path / "cart.syx"
+    path.write_bytes(sx.encode_cartridge(voices))
+    return path, voices
+
+
+@pytest.mark.parametrize("synth", ["dx7", "dexed"])
+def test_cartridge_presets_cartridge_byte_identical(tmp_path, synth):
+    path, _ = _cartridge(tmp_path)
+    presets = formats.import_file(synth, path)
+    assert len(presets) == 32
+    assert formats.encode_presets(synth, presets) == path.read_bytes()
+
+
+def test_cli_import_process_export(tmp_path, capsys):
+    path, voices = _cartridge(tmp_path)
+    out = tmp_path / "presets.json"
+    assert main(["import", "--synth", "dx7", str(path), str(path), "--out", str(out)]) == 0
+    synth, presets = load_presets(out)
+    assert synth == "dx7" and len(presets) == 64 and presets[0].name == voices[0].name
+
+    kept, report = tmp_path / "kept.json", tmp_path / "report.json"
+    vectors = tmp_path / "kept.npy"
+    args = ["process", "--synth", "dx7", str(out), "--out", str(kept), "--report", str(report)]
+    assert main([*args, "--no-render", "--vectors", str(vectors)]) == 0
+    dropped = json.loads(report.read_text())["dropped"]
+    assert sum("duplicate" in d["reason"] for d in dropped) >= 32  # the second copy
+    array = np.load(vectors)
+    get_spec("dx7").check_presets(array)
+
+    syx = tmp_path / "predicted.syx"
+    assert main(["export", "--synth", "dx7", str(vectors), "--out", str(syx), "--single"]) == 0
+    back = sx.read_dx7_file(syx)
+    assert len(back) == len(array) and back[0].name == "preset 1"
+    again = formats.import_file("dx7", syx)
+    spec = get_spec("dx7")
+    raw = np.array([[p.parameters[q.name] for q in spec.used_params] for p in again])
+    np.testing.assert_allclose(spec.from_render_values(raw), array, atol=0.5 / 99 + 1e-6)
+
+    bank = tmp_path / "kept.syx"
+    assert main(["export", "--synth", "dx7", str(kept), "--out", str(bank)]) == 0
+    assert len(sx.read_dx7_file(bank)) == 32
+    capsys.readouterr()
+
+
+def test_cli_errors_are_messages(tmp_path, capsys):
+    bad = tmp_path / "bad.syx"
+    bad.write_bytes(b"\xf0\x43\x00\x09\x20\x00\x01\x02\xf7")
+    assert main(["import", "--synth", "dx7", str(bad), "--out", str(tmp_path / "o.json")]) == 2
+    assert "bad.syx" in capsys.readouterr().err and not (tmp_path / "o.json").exists()
+    with pytest.warns(UserWarning, match="file skipped"):
+        code = main(
+            ["import", "--synth", "dx7", str(bad), "--lenient", "--out", str(tmp_path / "o.json")]
+        )
+    assert code == 0 and load_presets(tmp_path / "o.json")[1] == []
+    assert main(["import", "--synth", "minisub", str(bad), "--out", str(tmp_path / "x")]) == 2
+    assert "no preset reader" in capsys.readouterr().err
