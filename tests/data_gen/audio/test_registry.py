@@ -1,0 +1,41 @@
+"""The registry: names, errors people can act on, device/dtype choices, input resampling."""
+
+import numpy as np
+import pytest
+import torch
+
+from data_gen.audio import get_audio_model, list_audio_models
+from data_gen.audio.resample import resample
+
+
+def test_names():
+    names = list_audio_models()
+    assert {"mn04", "mn04_mel", "mn10", "mn20", "mn20_mel", "mel128", "mfcc40", "mstft"} <= set(
+        names
+    )
+
+
+def test_unknown_name_lists_choices():
+    with pytest.raises(ValueError, match="unknown audio model 'mn05'.*mn04"):
+        get_audio_model("mn05")
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="no weights"):
+        get_audio_model("mel128", weights="random")
+    with pytest.raises(ValueError, match="CUDA"):
+        get_audio_model("mn04", weights="random", device="cpu", dtype="float16")
+    with pytest.raises(ValueError, match="dtype"):
+        get_audio_model("mfcc40", device="cpu", dtype="int8")
+
+
+def test_input_at_another_rate_is_resampled():
+    model = get_audio_model("mn04", weights="random", device="cpu")
+    t = np.arange(44100 // 4) / 44100
+    audio = (0.5 * np.sin(2 * np.pi * 440 * t))[None].astype(np.float32)
+    at_model_rate = resample(torch.from_numpy(audio), 44100, 32000).numpy()
+    np.testing.assert_allclose(
+        model.embed(audio, sample_rate=44100), model.embed(at_model_rate), rtol=1e-5, atol=1e-9
+    )
+    with pytest.raises(ValueError, match="too short"):
+        model.embed(audio[:, :3000], sample_rate=44100)

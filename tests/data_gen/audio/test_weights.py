@@ -1,0 +1,99 @@
+"""Weight loading: local path, download from localhost or a file:// URL, cache and hash checks."""
+
+import functools
+import hashlib
+import http.server
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from data_gen.audio import get_audio_model, weights
+from data_gen.audio.mobilenet import MobileNetV3, init_random
+
+FILE = weights.CHECKPOINT_FILES["mn04_as"]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    """A random mn04 checkpoint under the official file name, and its SHA-256."""
+    served = tmp_path / "served"
+    served.mkdir()
+    path = served / FILE
+    torch.save(init_random(MobileNetV3(0.4), seed=11).state_dict(), path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache" / "efficientat"
+
+
+@pytest.fixture
+def server(checkpoint):
+    handler = functools.partial(_QuietHandler, directory=str(checkpoint[0].parent))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+AUDIO = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 4000)).astype(np.float32)
+
+
+def test_local_path_loads_strictly(checkpoint):
+    path, digest = checkpoint
+    model = get_audio_model("mn04", weights=str(path), device="cpu")
+    assert digest[:16] in model.version
+    reference = get_audio_model("mn04", weights="random:11", device="cpu")
+    np.testing.assert_array_equal(model.embed(AUDIO), reference.embed(AUDIO))
+    with pytest.raises(ValueError, match="SHA-256"):
+        get_audio_model("mn04", weights=str(path), sha256="0" * 64)
+    with pytest.raises(FileNotFoundError, match="no file"):
+        get_audio_model("mn04", weights=str(path) + ".missing")
+
+
+def test_download_from_localhost_then_cache(checkpoint, cache, server, monkeypatch):
+    path, digest = checkpoint
+    model = get_audio_model("mn04", weights=server + FILE, sha256=digest, device="cpu")
+    assert (cache / FILE).read_bytes() == path.read_bytes()
+    assert (cache / (FILE + ".sha256")).read_text().strip() == digest
+    assert digest[:16] in model.version
+    # weights=None uses the cached file; the (unreachable) official URL is never contacted.
+    monkeypatch.setattr(weights, "RELEASE_URL", "http://127.0.0.1:9/nothing/")
+    cached = get_audio_model("mn04", device="cpu")
+    np.testing.assert_array_equal(cached.embed(AUDIO), model.embed(AUDIO))
+    # A cached file that no longer matches its recorded hash is refused.
+    (cache / FILE).write_bytes(b"corrupt")
+    with pytest.raises(ValueError, match="corrupt"):
+        get_audio_model("mn04", device="cpu")
+
+
+def test_download_with_wrong_hash_leaves_nothing(checkpoint, cache, server):
+    with pytest.raises(RuntimeError, match="SHA-256"):
+        get_audio_model("mn04", weights=server + FILE, sha256="f" * 64)
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_file_url_without_known_hash(checkpoint, cache, capsys):
+    path, digest = checkpoint
+    model = get_audio_model("mn04", weights=path.as_uri(), device="cpu")
+    assert digest in capsys.readouterr().err
+    assert model.version.endswith(digest[:16])
+
+
+def test_unreachable_source_says_what_to_do(cache, monkeypatch):
+    monkeypatch.setattr(weights, "RELEASE_URL", "http://127.0.0.1:9/releases/")
+    with pytest.raises(RuntimeError, match="weights='random'") as err:
+        get_audio_model("mn20_mel")
+    assert "mn20_as_mAP_478.pt" in str(err.value)
+    assert not any(cache.iterdir())
