@@ -12,7 +12,7 @@ declare name "tiny";
 freq = hslider("freq", 440, 20, 20000, 0.01);
 gain = hslider("gain", 0.5, 0, 1, 0.01);
 gate = button("gate");
-cutoff = hslider("cutoff", 2000, 50, 10000, 1);
+cutoff = hslider("cutoff", 1000, 50, 3000, 1);  // x2 when bright: below Nyquist at 16 kHz
 wave = nentry("wave", 0, 0, 2, 1);
 vol = hslider("vol", 0.5, 0, 1, 0.001);
 bright = checkbox("bright");

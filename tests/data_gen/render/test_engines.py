@@ -47,7 +47,7 @@ def test_render_matches_the_reference_sequence(tiny, tiny_spec, short_settings) 
 
     def set_params(synth) -> None:
         synth.set_parameter(f"{TINY_PREFIX}/detune", 50)  # excluded, held at default 0.75
-        synth.set_parameter(f"{TINY_PREFIX}/cutoff", round(50 + 0.3 * 9950))
+        synth.set_parameter(f"{TINY_PREFIX}/cutoff", round(50 + 0.3 * 2950))
         synth.set_parameter(f"{TINY_PREFIX}/wave", 2)
         synth.set_parameter(f"{TINY_PREFIX}/vol", 0.8)
         synth.set_parameter(f"{TINY_PREFIX}/bright", 1)
@@ -61,7 +61,7 @@ def test_render_matches_the_reference_sequence(tiny, tiny_spec, short_settings) 
 def test_sliders_get_scaled_snapped_values(tiny) -> None:
     tiny.render_one(np.array([0.12345, 1, 0.5, 0], np.float32))
     proc = tiny.processor
-    assert proc.get_parameter(f"{TINY_PREFIX}/cutoff") == round(50 + 0.12345 * 9950)
+    assert proc.get_parameter(f"{TINY_PREFIX}/cutoff") == round(50 + 0.12345 * 2950)
     assert proc.get_parameter(f"{TINY_PREFIX}/wave") == 1.0  # category 1 of 3 -> raw 0.5 -> 1
     assert proc.get_parameter(f"{TINY_PREFIX}/vol") == pytest.approx(0.5, abs=1e-6)
     assert proc.get_parameter(f"{TINY_PREFIX}/detune") == 50.0  # excluded: default 0.75
