@@ -194,42 +194,44 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         steps_per_epoch,
         eval_every,
     )
-    while step < total_steps:
-        k = min(config.steps_per_call, total_steps - step)
-        batches = tuple(next(train_iter) for _ in range(k))
-        if k not in jitted:
-            logging.info("compiling the train step (%d step(s) per call)...", k)
-            start = time.perf_counter()
-            jitted[k] = proxy_step.jit_train_step(train_fn, mesh, state, k)
-            state, step_metrics = jitted[k](state, batches)
-            jax.block_until_ready(step_metrics)
-            logging.info("compiled (and ran once) in %.1fs", time.perf_counter() - start)
-            progress.restart_clock(step + k)
-        else:
-            state, step_metrics = jitted[k](state, batches)
-        pending.append(step_metrics)
-        step += k
+    try:
+        while step < total_steps:
+            k = min(config.steps_per_call, total_steps - step)
+            batches = tuple(next(train_iter) for _ in range(k))
+            if k not in jitted:
+                logging.info("compiling the train step (%d step(s) per call)...", k)
+                start = time.perf_counter()
+                jitted[k] = proxy_step.jit_train_step(train_fn, mesh, state, k)
+                state, step_metrics = jitted[k](state, batches)
+                jax.block_until_ready(step_metrics)
+                logging.info("compiled (and ran once) in %.1fs", time.perf_counter() - start)
+                progress.restart_clock(step + k)
+            else:
+                state, step_metrics = jitted[k](state, batches)
+            pending.append(step_metrics)
+            step += k
 
-        if _crossed(step, k, config.log_every_steps) or step == total_steps:
-            _check_finite(state)
-            fetched = jax.device_get(pending)
-            pending = []
-            means = {name: float(np.mean([m[name] for m in fetched])) for name in fetched[0]}
-            means["lr"] = float(schedule(step - 1))
-            progress.log_train(step, means)
-        is_eval = _crossed(step, k, eval_every) or step == total_steps
-        if is_eval:
-            _check_finite(state)
-            val_metrics = validate(state)
-            logging.info("validation at step %d: %s", step, val_metrics)
-            progress.write("val", step, val_metrics)
-            ckpt.save_best(step, state, val_metrics)
-        if is_eval or _crossed(step, k, config.checkpoint_every_steps):
-            _check_finite(state)
-            ckpt.save(step, state, train_iter.get_state())
-        if is_eval:
-            progress.restart_clock(step)  # steps/s measures training, not validation
-    ckpt.wait()
-    ckpt.close()
-    progress.close()
+            if _crossed(step, k, config.log_every_steps) or step == total_steps:
+                _check_finite(state)
+                fetched = jax.device_get(pending)
+                pending = []
+                means = {name: float(np.mean([m[name] for m in fetched])) for name in fetched[0]}
+                means["lr"] = float(schedule(step - 1))
+                progress.log_train(step, means)
+            is_eval = _crossed(step, k, eval_every) or step == total_steps
+            if is_eval:
+                _check_finite(state)
+                val_metrics = validate(state)
+                logging.info("validation at step %d: %s", step, val_metrics)
+                progress.write("val", step, val_metrics)
+                ckpt.save_best(step, state, val_metrics)
+            if is_eval or _crossed(step, k, config.checkpoint_every_steps):
+                _check_finite(state)
+                ckpt.save(step, state, train_iter.get_state())
+            if is_eval:
+                progress.restart_clock(step)  # steps/s measures training, not validation
+    finally:  # an interrupted run still finishes the save in flight
+        ckpt.wait()
+        ckpt.close()
+        progress.close()
     return dict(val_metrics, step=step)

@@ -82,7 +82,8 @@ def make_train_step(
     """
 
     def loss_fn(params, batch_stats, batch):
-        model = nnx.merge(model_def.train_graph, params, batch_stats, model_def.rest)
+        # copy=True: fresh Variables at this (grad) trace level, so BatchNorm may update them.
+        model = nnx.merge(model_def.train_graph, params, batch_stats, model_def.rest, copy=True)
         emb_BxE = model(batch[PRESETS]).astype(jnp.float32)
         loss = jnp.mean(jnp.abs(emb_BxE - batch[TARGETS]))
         return loss, nnx.state(model, nnx.BatchStat)

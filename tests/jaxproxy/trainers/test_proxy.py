@@ -1,0 +1,174 @@
+"""Trainer tests: the smoke config trains, and an interrupted run resumes to the same parameters."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from configs import proxy as proxy_config
+from jaxproxy.trainers import proxy
+from tests.jaxproxy.fake_data import write_fake_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+
+
+@pytest.fixture(scope="module")
+def data_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("proxy_data")
+    write_fake_dataset(root / "train", num_examples=96, embedding_dim=8, formats=("array_record",))
+    write_fake_dataset(
+        root / "val",
+        num_examples=48,
+        embedding_dim=8,
+        split="val",
+        formats=("array_record",),
+        seed=1,
+    )
+    return str(root / "train"), str(root / "val")
+
+
+def _overrides(data_dirs) -> dict:
+    train, val = data_dirs
+    return {"synth": "fakesynth", "audio_model": "fake", "train_data": train, "val_data": val}
+
+
+def _smoke_config(data_dirs, encoder="tfm", **extra):
+    config = proxy_config.get_config(f"encoder={encoder},smoke")
+    for key, value in {**_overrides(data_dirs), **extra}.items():
+        setattr(config, key, value)
+    return config
+
+
+def _final_params(workdir: str, step: int) -> dict:
+    path = os.path.join(workdir, "checkpoints", "latest", str(step), "state")
+    return ocp.StandardCheckpointer().restore(path)["params"]
+
+
+def _assert_trees_equal(a, b):
+    flat_a, flat_b = _flatten(a), _flatten(b)
+    assert flat_a.keys() == flat_b.keys()
+    for key in flat_a:
+        np.testing.assert_allclose(flat_a[key], flat_b[key], rtol=0, atol=1e-6, err_msg=key)
+
+
+def _flatten(tree, prefix=""):
+    if isinstance(tree, dict):
+        return {
+            k: v for key, sub in tree.items() for k, v in _flatten(sub, f"{prefix}/{key}").items()
+        }
+    return {prefix: np.asarray(tree)}
+
+
+def _saved_steps(workdir) -> list[int]:
+    """Finalised checkpoints only (orbax writes into *.orbax-checkpoint-tmp, then renames)."""
+    return sorted(
+        int(s) for s in os.listdir(os.path.join(workdir, "checkpoints", "latest")) if s.isdigit()
+    )
+
+
+class _KilledError(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypatch):
+    config = _smoke_config(data_dirs, encoder="hn_oh")  # BatchNorm: batch stats must resume too
+    uninterrupted = proxy.train_and_evaluate(config, str(tmp_path / "a"))
+    assert uninterrupted["step"] == 12 and 0 < uninterrupted["mrr"] <= 1
+
+    # Second run dies while fetching the 8th batch, after the checkpoint at step 6 and before
+    # any later one: no final save, like a kill.
+    real_factory = proxy.make_train_iterator
+
+    def dying_factory(*args, **kwargs):
+        iterator = real_factory(*args, **kwargs)
+        real_next, calls = iterator.__next__, [0]
+
+        class Dying(type(iterator)):
+            def __next__(self):
+                calls[0] += 1
+                if calls[0] == 8:
+                    raise _KilledError
+                return real_next()
+
+        iterator.__class__ = Dying
+        return iterator
+
+    monkeypatch.setattr(proxy, "make_train_iterator", dying_factory)
+    with pytest.raises(_KilledError):
+        proxy.train_and_evaluate(config, str(tmp_path / "b"))
+    monkeypatch.setattr(proxy, "make_train_iterator", real_factory)
+    assert _saved_steps(tmp_path / "b") == [4, 6]
+
+    resumed = proxy.train_and_evaluate(config, str(tmp_path / "b"))
+    assert resumed["step"] == 12
+    _assert_trees_equal(
+        _final_params(str(tmp_path / "a"), 12), _final_params(str(tmp_path / "b"), 12)
+    )
+    assert resumed["l1"] == pytest.approx(uninterrupted["l1"], abs=1e-6)
+
+    with open(tmp_path / "a" / proxy.CONFIG_FILE) as f:
+        assert json.load(f)["encoder"] == "hn_oh"
+    assert os.listdir(tmp_path / "a" / "checkpoints" / "best_mrr")
+    assert os.listdir(tmp_path / "a" / "tensorboard")
+
+
+def test_non_finite_loss_names_the_step(data_dirs, tmp_path):
+    config = _smoke_config(data_dirs, encoder="mlp_oh", lr=1e30)
+    with pytest.raises(FloatingPointError, match=r"non-finite training loss at step \d+"):
+        proxy.train_and_evaluate(config, str(tmp_path))
+
+
+def _main_command(data_dirs, workdir: str, steps: int) -> list[str]:
+    flags = [f"--config.{k}={v}" for k, v in _overrides(data_dirs).items()]
+    flags += [
+        f"--config.num_train_steps={steps}",
+        "--config.checkpoint_every_steps=20",
+        "--config.eval_every_steps=100",
+        "--config.log_every_steps=20",
+    ]
+    config = os.path.join(ROOT, "configs", "proxy.py") + ":encoder=mlp_oh,smoke"
+    return [
+        sys.executable,
+        "-m",
+        "jaxproxy.main",
+        f"--config={config}",
+        f"--workdir={workdir}",
+        *flags,
+    ]
+
+
+@pytest.mark.slow
+def test_sigkill_and_rerun_the_same_command(data_dirs, tmp_path):
+    steps = 400
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    run = lambda wd: subprocess.run(
+        _main_command(data_dirs, wd, steps), cwd=ROOT, env=env, check=True, capture_output=True
+    )  # noqa: E501
+    run(str(tmp_path / "a"))
+
+    killed = str(tmp_path / "b")
+    proc = subprocess.Popen(
+        _main_command(data_dirs, killed, steps),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # noqa: E501
+    latest = os.path.join(killed, "checkpoints", "latest")
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.isdir(latest) and max(_saved_steps(killed), default=0) >= 40:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed; raise `steps`"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert max(_saved_steps(killed)) < steps
+    run(killed)
+    _assert_trees_equal(_final_params(str(tmp_path / "a"), steps), _final_params(killed, steps))
