@@ -8,6 +8,7 @@ import pytest
 
 from jaxproxy import sharding
 from jaxproxy.data import choose_mode, make_train_iterator, open_dataset
+from jaxproxy.data.device import DeviceResidentIterator
 from jaxproxy.data.iterators import HostBatchIterator, MemoryReader
 from jaxproxy.data.pipeline import eval_batches, eval_local_batches
 from jaxproxy.data.tfrecord import TFRecordBatchIterator
@@ -171,6 +172,32 @@ def test_eval_batches_in_order_and_split_over_hosts(dataset, mesh):
     for b in range(len(batches)):
         joined = np.concatenate([halves[0][b]["index"], halves[1][b]["index"]])
         np.testing.assert_array_equal(joined, np.arange(b * 40, b * 40 + 40))
+
+
+@pytest.mark.parametrize(("placement", "ranges"), [("replicated", 1), ("sharded", 8)])
+def test_device_placement_reads_each_row_range_once(dataset, mesh, placement, ranges):
+    ds, arrays = dataset
+    calls = []
+
+    def load(start, stop):
+        calls.append((start, stop))
+        return {"index": arrays["index"][start:stop]}
+
+    shapes = {"index": ((), np.dtype("int64"))}
+    it = DeviceResidentIterator(
+        load,
+        shapes,
+        num_examples=N - 3,
+        mesh=mesh,
+        global_batch=BATCH,
+        seed=0,
+        placement=placement,
+    )
+    assert len(calls) == len(set(calls)) == ranges
+    covered = sorted(i for start, stop in calls for i in range(start, stop))
+    # Sharded: 93 rows over 8 devices keep 8 * 11 = 88 (the remainder is never used).
+    assert covered == list(range(N - 3 if placement == "replicated" else 88))
+    assert it.steps_per_epoch == 5  # 93 // 16, and 11 rows per device // 2
 
 
 def test_auto_mode_follows_the_memory_budget(dataset, mesh):

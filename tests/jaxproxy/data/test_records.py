@@ -130,3 +130,14 @@ def test_truncated_tfrecord_is_detected(tmp_path):
         f.truncate(40)
     with pytest.raises(records.DatasetFormatError, match="truncated"):
         list(records.read_tfrecord(path))
+
+
+def test_tf_example_missing_feature_is_named():
+    arrays = fake_arrays(2, 3, seed=6)
+    features = _features(arrays)
+    payloads = [
+        records.encode_tf_example({n: a[i] for n, a in arrays.items()}, features[:1])
+        for i in range(2)
+    ]
+    with pytest.raises(records.DatasetFormatError, match="record 0, feature 'embedding'.*got 0"):
+        records.decode_tf_examples(payloads, features)
