@@ -51,14 +51,16 @@ class WindowedBlockEmbedding(nn.Module):
         super().__init__()
         self.with_mel, self.window_chunk = with_mel, window_chunk
         self.mel = efficientat_mel()
-        self.net = MobileNetV3(width_mult)
+        # Channels-last runs the convolutions 2-3x faster on CPU (oneDNN) and suits GPUs too.
+        self.net = MobileNetV3(width_mult).to(memory_format=torch.channels_last)
         block_dims = sum(self.net.channels[i] for i in BLOCK_IDS)
         self.embedding_dim = block_dims + (N_MELS if with_mel else 0)
 
     def window_embeddings(self, windows_WxL: torch.Tensor) -> torch.Tensor:
         """Embeddings of independent windows: [W, L] -> float32[W, E]."""
         mel_WxMxT = self.mel(windows_WxL)
-        maps = self.net.block_outputs(mel_WxMxT[:, None], BLOCK_IDS)
+        mel_Wx1xMxT = mel_WxMxT[:, None].contiguous(memory_format=torch.channels_last)
+        maps = self.net.block_outputs(mel_Wx1xMxT, BLOCK_IDS)
         parts = [mel_WxMxT.mean(dim=-1)] if self.with_mel else []
         parts += [fmap_WxCxFxT.float().mean(dim=(2, 3)) for fmap_WxCxFxT in maps]
         return torch.cat(parts, dim=1)
