@@ -7,6 +7,14 @@ no field for (cutoff, resonance, output, master tune, operator switches): those 
 take the spec's default. Going back, a raw value r becomes round(r * M); fields a preset does not
 set (a spec vector holds used parameters only) come from a template voice, by default one built
 from the spec's defaults, i.e. the excluded parameters' held values.
+
+What a `dx7` spec vector drops (excluded, so written back from the template): transpose, the
+oscillator and LFO key sync flags, and per operator the break point, left/right scale depths and
+curves, rate scaling and key velocity sensitivity. The voice name is not a parameter either.
+Processing also clips eg_rate_4 to [0.45, 1] and lfo_delay to [0, 0.5] and snaps an S&H LFO to
+its nearest allowed wave, so a vector round trip changes exactly those fields (tested); the voice
+layer itself (`dx7_sysex`) round-trips every byte. Dexed's `middle_c` is taken as transpose / 48
+(not checked against the plug-in; it is excluded and held at 0.5 in the paper's spec).
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ def load_presets(path: str | Path) -> tuple[str, list[ImportedPreset]]:
             str(path), f"version {data.get('version')!r} is not {PRESETS_VERSION}"
         )
     try:
+        synth = str(data["synth"])
         presets = [
             ImportedPreset(
                 str(p["name"]),
@@ -94,6 +95,6 @@ def load_presets(path: str | Path) -> tuple[str, list[ImportedPreset]]:
             )
             for p in data["presets"]
         ]
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
         raise PresetFileError(str(path), f"malformed preset entry: {err!r}") from err
-    return str(data["synth"]), presets
+    return synth, presets

@@ -1,13 +1,18 @@
 """Tests of the hand-crafted preset processing (clip, snap, dedupe, RMS filter, report)."""
 
+import contextlib
 import dataclasses
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data_gen.presets.errors import PresetFileError, PresetWarning
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.preset_set import ImportedPreset, load_presets
 from data_gen.presets.processing import presets_to_raw, process_presets
 from data_gen.synths.registry import get_spec
 
@@ -98,3 +103,33 @@ def test_bad_presets_strict_and_lenient():
         out = process_presets(spec, presets, lenient=True)
     assert out.names == ["ok"]
     assert [d["name"] for d in out.report["dropped"]] == ["typo", "big"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.builds(
+            json.dumps,
+            st.recursive(
+                st.none() | st.booleans() | st.floats() | st.text(max_size=10),
+                lambda inner: (
+                    st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+                ),
+                max_leaves=12,
+            ),
+        ),
+    )
+)
+def test_random_presets_json_only_raises_preset_errors(text):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.json"
+        path.write_text(text)
+        for candidate in (
+            text,
+            text.replace("{", '{"format": "jaxproxy-presets", "version": 1, ', 1),
+        ):
+            path.write_text(candidate)
+            with contextlib.suppress(PresetFileError):
+                load_presets(path)
