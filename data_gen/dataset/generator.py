@@ -1,0 +1,226 @@
+"""Synthetic dataset generation: render pool -> batched audio model -> DatasetWriter, resumable."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from data_gen.dataset import extras as extras_lib
+from data_gen.dataset import schema
+from data_gen.dataset.writer import DatasetWriter
+
+log = logging.getLogger(__name__)
+
+CREATED_BY = "jaxproxy data_gen.generate"
+# The paper's three synthetic sets (reference facts section 2.7): name -> (split, size, seed).
+PAPER_PRESETS = {
+    "paper-train": ("train", 10_240_000, 500),
+    "paper-val": ("val", 131_072, 401),
+    "paper-test": ("test", 131_072, 600),
+}
+
+
+class AudioModel(Protocol):
+    name: str
+    sample_rate: int
+    embedding_dim: int
+    version: str
+
+    def embed(self, audio_BxN: np.ndarray) -> Any: ...
+
+
+def audio_model_json(model: AudioModel) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "embedding_dim": int(model.embedding_dim),
+        "sample_rate": int(model.sample_rate),
+        "version": str(model.version),
+    }
+
+
+def default_pool_factory(spec, settings, num_workers: int, timeout_s: float):
+    from data_gen.render import RenderPool
+
+    return RenderPool(spec, settings, num_workers=num_workers, timeout_s=timeout_s)
+
+
+def embed_fixed(model: AudioModel, audio_BxN: np.ndarray, slots: np.ndarray, batch_size: int):
+    """Embed rows placed at fixed slots of a zero-padded [batch_size, N] batch.
+
+    Every call has the same shape and each example always sits in the slot `index % batch_size`,
+    so an example's embedding does not depend on the number of workers, the shard size or where
+    a resumed run started.
+    """
+    padded = np.zeros((batch_size, audio_BxN.shape[1]), np.float32)
+    padded[slots] = audio_BxN
+    emb = np.asarray(model.embed(padded), dtype=np.float32)
+    if emb.shape != (batch_size, model.embedding_dim):
+        raise ValueError(
+            f"audio model {model.name!r}: embed gave shape {emb.shape}, expected "
+            f"{(batch_size, model.embedding_dim)}"
+        )
+    return emb[slots]
+
+
+def grid_batches(results: Iterable[Any], batch_size: int) -> Iterator[list[Any]]:
+    """Group index-ordered results into batches aligned on multiples of `batch_size`."""
+    batch: list[Any] = []
+    for r in results:
+        if batch and r.index // batch_size != batch[0].index // batch_size:
+            yield batch
+            batch = []
+        batch.append(r)
+    if batch:
+        yield batch
+
+
+def examples_from_results(
+    results: Sequence[Any], model: AudioModel, batch_size: int, extras: Sequence[str] = ()
+) -> tuple[dict[str, np.ndarray] | None, list[int], dict[int, int]]:
+    """One grid batch of RenderResults -> (examples or None, failed indices, rejections)."""
+    failed = [int(r.index) for r in results if r.failed]
+    for r in results:
+        if r.failed:
+            log.warning("example %d failed: %s", r.index, r.error)
+    rejected = {int(r.index): int(r.num_rejected) for r in results if r.num_rejected}
+    ok = [r for r in results if not r.failed]
+    if not ok:
+        return None, failed, rejected
+    index = np.array([r.index for r in ok], np.int64)
+    audio = np.stack([np.asarray(r.audio, np.float32) for r in ok])
+    emb = embed_fixed(model, audio, index % batch_size, batch_size)
+    keep = np.all(np.isfinite(emb), axis=1)
+    if not keep.all():  # never write NaN targets: count those examples as failed
+        log.warning("non-finite embeddings for examples %s; marked failed", index[~keep].tolist())
+        failed = sorted(failed + index[~keep].tolist())
+    examples = {
+        "params": np.stack([r.preset for r in ok]).astype(np.float32)[keep],
+        "embedding": emb[keep],
+        "rms": np.array([r.rms for r in ok], np.float32)[keep],
+        "index": index[keep],
+    }
+    for name in extras:
+        examples[name] = extras_lib.compute(name, audio[keep])
+    return examples, failed, rejected
+
+
+def build_generation_metadata(
+    spec,
+    settings,
+    model: AudioModel,
+    *,
+    seed: int,
+    split: str,
+    size: int,
+    index_start: int = 0,
+    index_end: int | None = None,
+    formats: Sequence[str] = ("tfrecord",),
+    shard_size: int = 4096,
+    extras: Sequence[str] = (),
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """The metadata a generation run writes (and a rerun must match to resume)."""
+    if model.sample_rate != settings.sample_rate:
+        raise ValueError(
+            f"audio model {model.name!r} runs at {model.sample_rate} Hz but the render sample "
+            f"rate is {settings.sample_rate} Hz; render at the model's rate (no resampling)"
+        )
+    features = schema.make_features(
+        spec.num_used,
+        model.embedding_dim,
+        {name: extras_lib.shape(name, settings) for name in extras},
+    )
+    return schema.build_metadata(
+        synth=spec.to_json(),
+        synth_fingerprint=spec.fingerprint(),
+        render=settings.to_json(),
+        audio_model=audio_model_json(model),
+        seed=seed,
+        split=split,
+        features=features,
+        index_start=index_start,
+        index_end=size if index_end is None else index_end,
+        dataset_size=size,
+        formats=formats,
+        shard_size=shard_size,
+        created_by=CREATED_BY,
+        extra={"embed_batch_size": batch_size},
+    )
+
+
+def generate(
+    out_dir: str | os.PathLike,
+    spec,
+    settings,
+    model: AudioModel,
+    *,
+    seed: int,
+    split: str,
+    size: int,
+    index_start: int = 0,
+    index_end: int | None = None,
+    formats: Sequence[str] = ("tfrecord",),
+    shard_size: int = 4096,
+    workers: int = 2,
+    batch_size: int = 64,
+    extras: Sequence[str] = (),
+    timeout_s: float = 120.0,
+    pool_factory: Callable[..., Any] = default_pool_factory,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Generate (or resume) one dataset folder; return its final metadata.
+
+    Rendering runs in `workers` processes (`pool_factory(spec, settings, workers, timeout_s)`, a
+    context manager with `render_examples(indices, seed)`), embedding in this process in
+    fixed-shape batches, writing in the writer's thread. Rerunning the same call after any crash
+    continues after the last complete shard.
+    """
+    meta = build_generation_metadata(
+        spec, settings, model, seed=seed, split=split, size=size, index_start=index_start,
+        index_end=index_end, formats=formats, shard_size=shard_size, extras=extras,
+        batch_size=batch_size,
+    )  # fmt: skip
+    writer = DatasetWriter(out_dir, meta)
+    if writer.complete:
+        writer.close()
+        log.info("%s is already complete", out_dir)
+        return writer.meta
+    start, end = writer.next_index, meta["index_end"]
+    bar = _progress_bar(progress, meta, start)
+    rejected_total = failed_total = 0
+    try:
+        with pool_factory(spec, settings, workers, timeout_s) as pool:
+            results = pool.render_examples(range(start, end), seed)
+            for batch in grid_batches(results, batch_size):
+                examples, failed, rejected = examples_from_results(batch, model, batch_size, extras)
+                writer.write_batch(examples, failed, rejected)
+                rejected_total += sum(rejected.values())
+                failed_total += len(failed)
+                if bar is not None:
+                    bar.update(len(batch))
+                    bar.set_postfix(rejected=rejected_total, failed=failed_total, refresh=False)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return writer.close()
+
+
+def _progress_bar(enabled: bool, meta: dict[str, Any], start: int):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=meta["index_end"] - meta["index_start"],
+        initial=start - meta["index_start"],
+        unit="ex",
+        desc=f"{meta['synth']['name']}/{meta['audio_model']['name']}/{meta['split']}",
+        smoothing=0.05,
+    )

@@ -1,0 +1,105 @@
+"""Shard files: TFRecord framing with masked CRC32C, ArrayRecord, atomic completion, reading."""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import crc32c
+
+ARRAY_RECORD_OPTIONS = "group_size:1,uncompressed"
+TMP_SUFFIX = ".tmp"
+
+
+def masked_crc32c(data: bytes) -> int:
+    crc = crc32c.crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def frame_tfrecord(payload: bytes) -> bytes:
+    """`u64 len | u32 masked_crc32c(len) | data | u32 masked_crc32c(data)`, little-endian."""
+    length = struct.pack("<Q", len(payload))
+    return (
+        length
+        + struct.pack("<I", masked_crc32c(length))
+        + payload
+        + struct.pack("<I", masked_crc32c(payload))
+    )
+
+
+def read_tfrecord(path: str | os.PathLike) -> Iterator[bytes]:
+    """Yield a TFRecord file's payloads, checking both CRCs; raise naming the file on damage."""
+    with open(path, "rb") as f:
+        offset = 0
+        while True:
+            header = f.read(12)
+            if not header:
+                return
+            if len(header) < 12:
+                raise ValueError(f"{path}: truncated record header at byte {offset}")
+            (length,) = struct.unpack("<Q", header[:8])
+            if struct.unpack("<I", header[8:])[0] != masked_crc32c(header[:8]):
+                raise ValueError(f"{path}: corrupt length CRC at byte {offset}")
+            body = f.read(length + 4)
+            if len(body) < length + 4:
+                raise ValueError(f"{path}: truncated record at byte {offset}")
+            payload = body[:length]
+            if struct.unpack("<I", body[length:])[0] != masked_crc32c(payload):
+                raise ValueError(f"{path}: corrupt data CRC at byte {offset}")
+            offset += 12 + length + 4
+            yield payload
+
+
+def read_array_record(path: str | os.PathLike) -> list[bytes]:
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    reader = ArrayRecordReader(str(path))
+    try:
+        return list(reader.read_all())
+    finally:
+        reader.close()
+
+
+def read_shard(path: str | os.PathLike, fmt: str) -> list[bytes]:
+    return list(read_tfrecord(path)) if fmt == "tfrecord" else read_array_record(path)
+
+
+def write_shard(path: str | os.PathLike, fmt: str, payloads: Sequence[bytes]) -> None:
+    """Write a complete shard under `<path>.tmp`, fsync, then rename it to `path` atomically.
+
+    A file under its final name is therefore always complete; a crash leaves at most a `.tmp`.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    try:
+        if fmt == "tfrecord":
+            with open(tmp, "wb") as f:
+                f.write(b"".join(frame_tfrecord(p) for p in payloads))
+                f.flush()
+                os.fsync(f.fileno())
+        elif fmt == "array_record":
+            from array_record.python.array_record_module import ArrayRecordWriter
+
+            writer = ArrayRecordWriter(str(tmp), ARRAY_RECORD_OPTIONS)
+            for p in payloads:
+                writer.write(p)
+            writer.close()
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        else:
+            raise ValueError(f"unknown shard format {fmt!r}")
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # never leave a half-written file behind
+        raise
+    os.replace(tmp, path)
+
+
+def remove_stale_tmp(out_dir: str | os.PathLike) -> list[str]:
+    """Delete `*.tmp` files a killed run left; return their names."""
+    removed = []
+    for p in Path(out_dir).glob("*" + TMP_SUFFIX):
+        p.unlink()
+        removed.append(p.name)
+    return removed

@@ -1,0 +1,228 @@
+"""DatasetWriter: index-ordered examples -> atomic shards + metadata, in a background thread."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from data_gen.dataset import schema, shard_io
+
+
+class DatasetWriteError(RuntimeError):
+    """Writing a shard or the metadata failed; completed shards are intact."""
+
+
+class DatasetWriter:
+    """Writes the examples of `metadata`'s index range into shards of `shard_size` indices.
+
+    Shard k holds indices [index_start + k*shard_size, ...). Callers pass examples and failed
+    indices in increasing index order, as one contiguous run (`next_index` is the next expected
+    index); a shard is complete (files renamed into place, then metadata.json rewritten) as soon
+    as its whole range is covered. Opening a folder that already holds the same dataset resumes
+    after its last complete shard; a folder holding anything else is refused. Encoding and file
+    writes happen in a thread so the caller keeps rendering.
+    """
+
+    def __init__(
+        self, out_dir: str | os.PathLike, metadata: Mapping[str, Any], queue_size: int = 4
+    ) -> None:
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.out_dir / ".lock", "a")  # noqa: SIM115 (held while open)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            self._lock_file.close()
+            raise DatasetWriteError(f"{self.out_dir}: another process is writing here") from e
+        self.meta = self._open(dict(metadata))
+        self.features = schema.features_from_json(self.meta["features"])
+        self._start, self._end = self.meta["index_start"], self.meta["index_end"]
+        self._size = self.meta["shard_size"]
+        self.num_shards = -(-(self._end - self._start) // self._size)
+        done = len({(s["index_start"]) for s in self.meta["shards"]})
+        self.resumed_from = self.next_index = min(self._start + done * self._size, self._end)
+        self._shard = done
+        self._rows: list[np.ndarray] = []
+        self._failed: list[int] = []
+        self._rejected = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="dataset-writer", daemon=True)
+        self._thread.start()
+
+    # ---- opening / resuming -------------------------------------------------------------------
+    def _open(self, wanted: dict[str, Any]) -> dict[str, Any]:
+        path = self.out_dir / schema.METADATA_FILE
+        if path.exists():
+            found = schema.read_metadata(self.out_dir, require_complete=False)
+            diffs = schema.identity_mismatches(found, wanted)
+            if diffs:
+                raise DatasetWriteError(
+                    f"{self.out_dir} already holds a different dataset; differing: "
+                    f"{'; '.join(diffs)}. Use another --out folder (or delete this one)."
+                )
+            shard_io.remove_stale_tmp(self.out_dir)
+            return found
+        others = [
+            p.name
+            for p in self.out_dir.iterdir()
+            if p.name != ".lock" and not p.name.endswith(shard_io.TMP_SUFFIX)
+        ]
+        if others:
+            raise DatasetWriteError(
+                f"{self.out_dir} is not empty ({', '.join(sorted(others)[:5])}) and holds no "
+                f"{schema.METADATA_FILE}; refusing to write a dataset into it"
+            )
+        shard_io.remove_stale_tmp(self.out_dir)
+        self._save(wanted)
+        return wanted
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.meta["complete"])
+
+    # ---- caller side --------------------------------------------------------------------------
+    def write_batch(
+        self,
+        examples: Mapping[str, np.ndarray] | None,
+        failed_indices: Iterable[int] = (),
+        num_rejected: Mapping[int, int] | None = None,
+    ) -> None:
+        """Queue examples (a dict of [B, ...] arrays with `index`, or None) and failed indices.
+
+        `num_rejected` maps an index to the presets the RMS filter rejected before it; it is
+        counted into the metadata when that index's shard completes.
+        """
+        self._raise_if_failed()
+        rows = (
+            schema.to_rows(self.features, examples)
+            if examples is not None
+            else np.zeros(0, schema.record_dtype(self.features))
+        )
+        failed = sorted(int(i) for i in failed_indices)
+        covered = sorted([*rows["index"].tolist(), *failed])
+        expected = list(range(self.next_index, self.next_index + len(covered)))
+        if covered != expected or covered and covered[-1] >= self._end:
+            raise ValueError(
+                f"write_batch: indices must continue the run at {self.next_index} without gaps "
+                f"or repeats, within [{self._start}, {self._end}); got {covered[:3]}..."
+            )
+        self.next_index += len(covered)
+        self._put(("batch", rows, failed, dict(num_rejected or {})))
+
+    def close(self) -> dict[str, Any]:
+        """Flush, finish the last shard and mark the dataset complete when its range is covered."""
+        try:
+            if self._thread.is_alive():
+                self._put(("close", None, None, None))
+                self._thread.join()
+            self._raise_if_failed()
+            return self.meta
+        finally:
+            self._lock_file.close()
+
+    def abort(self) -> None:
+        """Stop without completing (e.g. on Ctrl-C): completed shards stay, the rest is redone."""
+        if self._thread.is_alive():
+            self._queue.put(("abort", None, None, None))
+            self._thread.join()
+        self._lock_file.close()
+
+    def _put(self, item: tuple) -> None:
+        while True:
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise DatasetWriteError(
+                f"writing {self.out_dir} failed: {self._error}. The {self._shard} completed "
+                f"shard(s) and metadata.json are intact; fix the cause (disk space, "
+                f"permissions) and rerun the same command to resume."
+            ) from self._error
+
+    # ---- writer thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            kind, rows, failed, rejected = self._queue.get()
+            if kind == "abort" or self._error is not None:
+                if kind in ("abort", "close"):
+                    return
+                continue
+            try:
+                if kind == "close":
+                    self._finish()
+                    return
+                self._absorb(rows, failed, rejected)
+            except BaseException as e:  # noqa: BLE001 (reported to the caller)
+                self._error = e
+
+    def _absorb(self, rows: np.ndarray, failed: list[int], rejected: dict[int, int]) -> None:
+        while self._shard < self.num_shards:
+            lo = self._start + self._shard * self._size
+            hi = min(lo + self._size, self._end)
+            in_shard = rows["index"] < hi
+            self._rows.append(rows[in_shard])
+            self._failed += [i for i in failed if i < hi]
+            self._rejected += sum(n for i, n in rejected.items() if lo <= i < hi)
+            rows, failed = rows[~in_shard], [i for i in failed if i >= hi]
+            covered = sum(len(r) for r in self._rows) + len(self._failed)
+            if covered < hi - lo:
+                return
+            self._write_shard(lo, hi)
+
+    def _write_shard(self, lo: int, hi: int) -> None:
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, self._rows_dtype())
+        entries = []
+        for fmt in self.meta["formats"]:
+            name = schema.shard_name(self.meta["split"], fmt, self._shard, self.num_shards)
+            payloads = (
+                schema.encode_examples(self.features, rows)
+                if fmt == "tfrecord"
+                else schema.encode_raw(rows)
+            )
+            try:
+                shard_io.write_shard(self.out_dir / name, fmt, payloads)
+            except OSError as e:
+                raise OSError(f"shard {name}: {e}") from e
+            entries.append(
+                {
+                    "file": name,
+                    "format": fmt,
+                    "index_start": lo,
+                    "index_end": hi,
+                    "num_examples": len(rows),
+                }
+            )
+        meta = dict(self.meta)
+        meta["shards"] = [*meta["shards"], *entries]
+        meta["num_examples"] += len(rows)
+        meta["failed_indices"] = [*meta["failed_indices"], *self._failed]
+        meta["num_rejected"] += self._rejected
+        self._save(meta)
+        self.meta = meta
+        self._shard += 1
+        self._rows, self._failed, self._rejected = [], [], 0
+
+    def _finish(self) -> None:
+        if self._shard < self.num_shards:
+            return  # an unfinished range: stays incomplete, a rerun resumes
+        if not self.meta["complete"]:
+            self.meta = {**self.meta, "complete": True}
+            self._save(self.meta)
+
+    def _rows_dtype(self) -> np.dtype:
+        return schema.record_dtype(self.features)
+
+    def _save(self, meta: Mapping[str, Any]) -> None:
+        schema.write_metadata(self.out_dir, meta)
