@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -11,10 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from data_gen.presets.amsynth_bank import read_amsynth_bank
 from data_gen.presets.errors import PresetFileError, PresetWarning
 from data_gen.presets.preset_set import ImportedPreset, load_presets
-from data_gen.presets.processing import presets_to_raw, process_presets
+from data_gen.presets.processing import pool_render_fn, presets_to_raw, process_presets
+from data_gen.synths.amsynth import AMSYNTH_VST_PATH
 from data_gen.synths.registry import get_spec
+
+FACTORY_BANK = "/usr/share/amsynth/banks/amsynth_factory.bank"
 
 
 @dataclasses.dataclass
@@ -133,3 +138,16 @@ def test_random_presets_json_only_raises_preset_errors(text):
             path.write_text(candidate)
             with contextlib.suppress(PresetFileError):
                 load_presets(path)
+
+
+@pytest.mark.skipif(
+    not (os.path.exists(AMSYNTH_VST_PATH) and os.path.exists(FACTORY_BANK)),
+    reason="Debian amsynth not installed",
+)
+def test_amsynth_bank_through_the_render_pool():
+    spec = get_spec("amsynth")
+    presets = read_amsynth_bank(FACTORY_BANK)[:6]
+    out = process_presets(spec, presets, render=pool_render_fn(spec, num_workers=1))
+    assert out.report["rendered"] and len(out.names) + len(out.report["dropped"]) == 6
+    assert len(out.names) >= 3  # factory sounds are audible
+    assert np.all((out.rms > 0.01) & (out.rms < 1.0))

@@ -11,6 +11,26 @@ import pytest
 from data_gen.synths.amsynth import AMSYNTH_NATIVE, AMSYNTH_VST_PATH, amsynth_spec
 
 NORMALIZED = (0.0, 0.1, 0.25, 0.37, 0.5, 0.75, 0.93, 1.0)
+FACTORY_BANK = "/usr/share/amsynth/banks/amsynth_factory.bank"
+
+
+def _bank_values() -> list[tuple[str, float]]:
+    """(parameter, native value) of the first presets of amsynth's factory bank."""
+    if not os.path.exists(FACTORY_BANK):
+        return []
+    out = []
+    with open(FACTORY_BANK) as f:
+        for line in f:
+            parts = line.split()
+            if parts[:1] == ["<parameter>"]:
+                out.append((parts[1], float(parts[2])))
+    return out[:400]
+
+
+def _bank_pairs() -> list[tuple[int, float]]:
+    names = list(AMSYNTH_NATIVE)
+    return [(names.index(n), AMSYNTH_NATIVE[n][0].to_normalized(v)) for n, v in _bank_values()]
+
 
 # One engine in a fresh interpreter: DawDreamer must not share a process with other engines.
 _PROBE = """
@@ -19,7 +39,8 @@ import dawdreamer as daw
 engine = daw.RenderEngine(32000, 128)
 plugin = engine.make_plugin_processor("amsynth", sys.argv[1])
 values = json.loads(sys.argv[2])
-out = {"names": [], "defaults": [], "texts": []}
+pairs = json.loads(sys.argv[3])
+out = {"names": [], "defaults": [], "texts": [], "pair_texts": []}
 for d in plugin.get_parameters_description():
     out["names"].append(d["name"])
     out["defaults"].append(float(d["text"]))
@@ -29,6 +50,9 @@ for i in range(plugin.get_plugin_parameter_size()):
         plugin.set_parameter(i, v)
         row.append(plugin.get_parameter_text(i))
     out["texts"].append(row)
+for i, v in pairs:
+    plugin.set_parameter(i, v)
+    out["pair_texts"].append(plugin.get_parameter_text(i))
 print("JSON" + json.dumps(out))
 """
 
@@ -38,7 +62,14 @@ def plugin_report():
     if not os.path.exists(AMSYNTH_VST_PATH):
         pytest.skip(f"amsynth plug-in not installed at {AMSYNTH_VST_PATH}")
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE, AMSYNTH_VST_PATH, json.dumps(NORMALIZED)],
+        [
+            sys.executable,
+            "-c",
+            _PROBE,
+            AMSYNTH_VST_PATH,
+            json.dumps(NORMALIZED),
+            json.dumps(_bank_pairs()),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -96,3 +127,14 @@ def test_mapping_reproduces_plugin_text(plugin_report):
         for normalized, text in zip(NORMALIZED, texts, strict=True):
             expected = rng.control_value(rng.to_native(normalized))
             assert float(text) == pytest.approx(expected, rel=1e-4, abs=1e-5), (name, normalized)
+
+
+def test_bank_values_reach_the_plugin_exactly(plugin_report):
+    # A bank's native value, sent normalized, must show amsynth's control value of that value.
+    values = _bank_values()
+    if not values:
+        pytest.skip("amsynth factory bank not installed")
+    assert len(plugin_report["pair_texts"]) == len(values)
+    for (name, native), text in zip(values, plugin_report["pair_texts"], strict=True):
+        expected = AMSYNTH_NATIVE[name][0].control_value(native)
+        assert float(text) == pytest.approx(expected, rel=1e-4, abs=1e-5), (name, native, text)
