@@ -1,0 +1,13 @@
+"""jaxproxy: neural proxies for sound synthesizers in JAX/Flax (training, evaluation, export)."""
+
+from typing import Any
+
+
+def load_proxy(folder: str) -> Any:
+    """Loads an exported proxy: `proxy(presets_BxP) -> emb_BxE`, usable under jit and grad.
+
+    See `jaxproxy.export.Proxy`; imported lazily so `import jaxproxy` stays light.
+    """
+    from jaxproxy.export import Proxy
+
+    return Proxy(folder)

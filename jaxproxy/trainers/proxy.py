@@ -27,7 +27,8 @@ from jaxproxy.data.dataset import open_dataset
 from jaxproxy.trainers import proxy_step
 from jaxproxy.trainers.progress import Progress
 
-CONFIG_FILE, SPEC_FILE = "config.json", "synth_spec.json"
+# Run files in the workdir (export reads them): resolved config, synth spec, dataset facts.
+CONFIG_FILE, SPEC_FILE, DATA_FILE = "config.json", "synth_spec.json", "data.json"
 
 
 def build_model(config: ml_collections.ConfigDict, layout: models.PresetLayout, out_dim: int):
@@ -52,10 +53,22 @@ def _open_datasets(config: ml_collections.ConfigDict):
     return train_ds, val_ds
 
 
-def _write_run_files(workdir: str, config: ml_collections.ConfigDict, spec_json: Any) -> None:
+def _write_run_files(workdir: str, config: ml_collections.ConfigDict, train_ds) -> None:
     if jax.process_index() != 0:
         return
-    for name, payload in ((CONFIG_FILE, config.to_dict()), (SPEC_FILE, spec_json)):
+    data_facts = {
+        "embedding_dim": train_ds.embedding_dim,
+        "num_params": train_ds.num_params,
+        "audio_model": train_ds.metadata.audio_model,
+        "synth_fingerprint": train_ds.metadata.synth_fingerprint,
+        "train_data": os.path.abspath(config.train_data),
+    }
+    files = {
+        CONFIG_FILE: config.to_dict(),
+        SPEC_FILE: train_ds.synth_spec_json,
+        DATA_FILE: data_facts,
+    }
+    for name, payload in files.items():
         tmp = os.path.join(workdir, name + ".tmp")
         with open(tmp, "w") as f:
             json.dump(payload, f, indent=2, default=str)
@@ -145,7 +158,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     os.makedirs(workdir, exist_ok=True)
     mesh = sharding.make_mesh()
     train_ds, val_ds = _open_datasets(config)
-    _write_run_files(workdir, config, train_ds.synth_spec_json)
+    _write_run_files(workdir, config, train_ds)
 
     model = build_model(config, train_ds.layout, train_ds.embedding_dim)
     logging.info(
