@@ -87,7 +87,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # Data: dataset folders written by `data_gen` (metadata.json + shards).
     config.train_data = f"data/{synth}_{audio_model}/train"
     config.val_data = f"data/{synth}_{audio_model}/val"
-    config.input_mode = "host"  # host: grain over ArrayRecord; memory: host RAM; device: on mesh.
+    # auto: on the devices if the set fits, else grain over ArrayRecord (else TFRecord); or force
+    # device, memory, array_record or tfrecord (jaxproxy.data.make_train_iterator).
+    config.input_mode = "auto"
+    config.input_workers = 0  # grain worker processes for array_record
     config.shuffle_seed = 42
 
     # Optimisation (facts 6.2-6.5): AdamW without weight decay, L1 loss, fp32.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -20,10 +19,8 @@ import numpy as np
 from absl import logging
 from flax import nnx
 
-from jaxproxy import metrics, models, sharding
+from jaxproxy import data, metrics, models, sharding
 from jaxproxy.checkpointing import Checkpointer, abstract_like
-from jaxproxy.data import device, iterators
-from jaxproxy.data.dataset import open_dataset
 from jaxproxy.trainers import proxy_step
 from jaxproxy.trainers.progress import Progress
 
@@ -43,8 +40,8 @@ def build_model(config: ml_collections.ConfigDict, layout: models.PresetLayout, 
 
 def _open_datasets(config: ml_collections.ConfigDict):
     expect = dict(expect_synth=config.synth, expect_audio_model=config.audio_model)
-    train_ds = open_dataset(config.train_data, **expect)
-    val_ds = open_dataset(
+    train_ds = data.open_dataset(config.train_data, **expect)
+    val_ds = data.open_dataset(
         config.val_data,
         expect_synth_fingerprint=train_ds.metadata.synth_fingerprint,
         expect_embedding_dim=train_ds.embedding_dim,
@@ -78,59 +75,41 @@ def _write_run_files(workdir: str, config: ml_collections.ConfigDict, train_ds) 
 class Validator:
     """Validation L1 and MRR (facts 6.6, 7.1) over the whole validation set, in file order."""
 
-    def __init__(self, val_ds, config: ml_collections.ConfigDict, mesh, encode):
-        arrays = val_ds.load_arrays(("params", "embedding"))
-        batch = config.eval_batch_size
-        sharding.check_batch_divides(batch, mesh)
-        self.num_batches = val_ds.num_examples // batch  # drop_last, as the reference
-        if self.num_batches * batch < 2 * config.val_num_ranks:
+    def __init__(self, val_ds: data.ProxyDataset, config: ml_collections.ConfigDict, mesh, encode):
+        self.arrays = val_ds.load_arrays((proxy_step.PRESETS, proxy_step.TARGETS))
+        used = data.num_eval_batches(val_ds.num_examples, config.eval_batch_size)
+        used *= config.eval_batch_size  # drop_last, as the reference
+        if used < 2 * config.val_num_ranks:
             raise ValueError(
-                f"{val_ds.path}: {val_ds.num_examples} validation examples are too few for MRR "
-                f"with val_num_ranks={config.val_num_ranks} (need at least twice that)"
+                f"{val_ds.path}: {val_ds.num_examples} validation examples give {used} in whole "
+                f"batches of {config.eval_batch_size}, too few for MRR with "
+                f"val_num_ranks={config.val_num_ranks} (need at least twice that)"
             )
-        used = self.num_batches * batch
-        self.presets = arrays["params"][:used].reshape(self.num_batches, batch, -1)
-        self.targets = jnp.asarray(arrays["embedding"][:used])
-        self.mesh, self.encode, self.num_ranks = mesh, encode, config.val_num_ranks
+        self.mesh, self.encode, self.config = mesh, encode, config
 
     def __call__(self, state: proxy_step.TrainState) -> dict[str, float]:
-        embs = []
-        for presets_BxP in self.presets:
-            presets = sharding.host_local_to_global({"p": presets_BxP}, self.mesh)["p"]
-            embs.append(self.encode(state.params, state.batch_stats, presets))
-        emb_NxE = jnp.concatenate(embs)
-        l1 = jnp.mean(jnp.abs(emb_NxE - self.targets))
-        mrr = metrics.validation_mrr(emb_NxE, self.targets, num_ranks=self.num_ranks)
+        embs, targets = [], []
+        for batch in data.eval_batches(
+            self.arrays, mesh=self.mesh, batch_size=self.config.eval_batch_size
+        ):
+            embs.append(self.encode(state.params, state.batch_stats, batch[proxy_step.PRESETS]))
+            targets.append(batch[proxy_step.TARGETS])
+        emb_NxE, target_NxE = jnp.concatenate(embs), jnp.concatenate(targets)
+        l1 = jnp.mean(jnp.abs(emb_NxE - target_NxE))
+        mrr = metrics.validation_mrr(emb_NxE, target_NxE, num_ranks=self.config.val_num_ranks)
         return {"l1": float(l1), "mrr": float(mrr)}
 
 
-def make_train_iterator(train_ds, config: ml_collections.ConfigDict, mesh) -> Any:
-    """The config's training batch iterator (resumable with get_state/set_state).
-
-    input_mode "host": grain reads whole batches from ArrayRecord; "memory": the set is loaded
-    into host memory once; "device": the set lives on the mesh and batches are gathered there.
-    """
-    names = (proxy_step.PRESETS, proxy_step.TARGETS)
-    common = dict(
-        num_examples=train_ds.num_examples,
+def make_train_iterator(train_ds: data.ProxyDataset, config, mesh) -> data.BatchIterator:
+    """The config's resumable training iterator (a seam the resume test wraps)."""
+    return data.make_train_iterator(
+        train_ds,
         mesh=mesh,
         global_batch=config.batch_size,
         seed=config.shuffle_seed,
+        mode=config.input_mode,
+        num_workers=config.input_workers,
     )
-    if config.input_mode == "host":
-        reader = iterators.ArrayRecordReader(
-            train_ds.data_source, train_ds.metadata.record_dtype, names
-        )
-        return iterators.HostBatchIterator(reader, mode="array_record", **common)
-    if config.input_mode == "memory":
-        reader = iterators.MemoryReader(train_ds.load_arrays(names))
-        return iterators.HostBatchIterator(reader, mode="memory", **common)
-    if config.input_mode == "device":
-        shapes = {n: (f.shape, f.dtype) for n in names for f in [train_ds.metadata.feature(n)]}
-        return device.DeviceResidentIterator(
-            lambda lo, hi: train_ds.read_range(lo, hi, names), shapes, **common
-        )
-    raise ValueError(f"config.input_mode must be host, memory or device, got {config.input_mode!r}")
 
 
 def _crossed(step: int, k: int, every: int) -> bool:
@@ -172,6 +151,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     )
     model_def, params, batch_stats = proxy_step.split_model(model)
     train_iter = make_train_iterator(train_ds, config, mesh)
+    logging.info("input: %s", train_iter.mode)
     steps_per_epoch = train_iter.steps_per_epoch
     total_steps = config.num_train_steps
     if total_steps <= 0:
