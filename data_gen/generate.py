@@ -95,18 +95,10 @@ def resolve(args: argparse.Namespace) -> tuple[str, int, int]:
     return split, size, seed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if argv[:1] == ["merge"]:
-        args = merge_parser().parse_args(argv[1:])
-        meta = merge(args.parts, args.out, copy=args.copy)
-        print(f"merged {len(args.parts)} parts: {meta['num_examples']} examples in {args.out}")
-        return 0
-    parser = generation_parser()
-    args = parser.parse_args(argv)
+def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """(spec, render settings, audio model, (split, size, seed)); bad input exits via parser."""
     try:
-        split, size, seed = resolve(args)
+        split_size_seed = resolve(args)
         extras_lib.check(args.extras)
         from data_gen.audio import get_audio_model
         from data_gen.render import RenderSettings
@@ -118,7 +110,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except ValueError as e:
         parser.error(str(e))
-    settings = RenderSettings(sample_rate=model.sample_rate)
+    return spec, RenderSettings(sample_rate=model.sample_rate), model, split_size_seed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if argv[:1] == ["merge"]:
+        args = merge_parser().parse_args(argv[1:])
+        meta = merge(args.parts, args.out, copy=args.copy)
+        print(f"merged {len(args.parts)} parts: {meta['num_examples']} examples in {args.out}")
+        return 0
+    parser = generation_parser()
+    args = parser.parse_args(argv)
+    spec, settings, model, (split, size, seed) = load_inputs(parser, args)
     meta = generate(
         args.out,
         spec,

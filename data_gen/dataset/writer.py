@@ -6,13 +6,47 @@ import fcntl
 import os
 import queue
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from data_gen.dataset import schema, shard_io
+
+
+def write_shard_files(
+    out_dir: str | os.PathLike,
+    meta: Mapping[str, Any],
+    k: int,
+    lo: int,
+    hi: int,
+    rows: np.ndarray,
+    *,
+    place: Callable[[Path, str, list[bytes]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Write shard k (indices [lo, hi)) in every format of `meta`; return its metadata entries.
+
+    `place(path, fmt, payloads)` writes one file atomically (the default: local file system).
+    """
+    place = place or shard_io.write_shard
+    features = schema.features_from_json(meta["features"])
+    num_shards = -(-(meta["index_end"] - meta["index_start"]) // meta["shard_size"])
+    entries = []
+    for fmt in meta["formats"]:
+        name = schema.shard_name(meta["split"], fmt, k, num_shards)
+        payloads = (
+            schema.encode_examples(features, rows) if fmt == "tfrecord" else schema.encode_raw(rows)
+        )
+        try:
+            place(Path(out_dir) / name, fmt, payloads)
+        except OSError as e:
+            raise OSError(f"shard {name}: {e}") from e
+        entries.append(
+            {"file": name, "format": fmt, "index_start": lo, "index_end": hi,
+             "num_examples": len(rows)}
+        )  # fmt: skip
+    return entries
 
 
 class DatasetWriteError(RuntimeError):
@@ -183,27 +217,7 @@ class DatasetWriter:
 
     def _write_shard(self, lo: int, hi: int) -> None:
         rows = np.concatenate(self._rows) if self._rows else np.zeros(0, self._rows_dtype())
-        entries = []
-        for fmt in self.meta["formats"]:
-            name = schema.shard_name(self.meta["split"], fmt, self._shard, self.num_shards)
-            payloads = (
-                schema.encode_examples(self.features, rows)
-                if fmt == "tfrecord"
-                else schema.encode_raw(rows)
-            )
-            try:
-                shard_io.write_shard(self.out_dir / name, fmt, payloads)
-            except OSError as e:
-                raise OSError(f"shard {name}: {e}") from e
-            entries.append(
-                {
-                    "file": name,
-                    "format": fmt,
-                    "index_start": lo,
-                    "index_end": hi,
-                    "num_examples": len(rows),
-                }
-            )
+        entries = write_shard_files(self.out_dir, self.meta, self._shard, lo, hi, rows)
         meta = dict(self.meta)
         meta["shards"] = [*meta["shards"], *entries]
         meta["num_examples"] += len(rows)
