@@ -65,7 +65,11 @@ class Param:
             if len(weights) != len(values) or min(weights) < 0 or sum(weights) <= 0:
                 raise ValueError(f"{where}: {len(weights)} weights do not fit {len(values)} values")
             total = float(sum(weights))
-            object.__setattr__(self, "weights", tuple(float(w) / total for w in weights))
+            # Normalise once: re-dividing weights that already sum to 1 (e.g. read back from
+            # JSON) would change their last bits, and with them the spec's fingerprint.
+            if abs(total - 1.0) > 1e-9:
+                weights = tuple(float(w) / total for w in weights)
+            object.__setattr__(self, "weights", tuple(float(w) for w in weights))
         elif self.kind != "num":
             raise ValueError(f"{where}: a {self.kind} parameter needs allowed values")
         else:
