@@ -8,6 +8,7 @@ import dataclasses
 import multiprocessing as mp
 import os
 import queue
+import selectors
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +19,7 @@ import numpy as np
 
 from data_gen.render.examples import RenderResult
 from data_gen.render.settings import RenderSettings
-from data_gen.render.worker import worker_main
+from data_gen.render.worker import read_audio, widen_pipe, worker_main
 from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM
 from data_gen.synths.sampling import PresetSampler
 from data_gen.synths.spec import SynthSpec
@@ -51,6 +52,7 @@ class _Worker:
         )
         self.process.start()
         child.close()
+        widen_pipe(self.conn)
         self.ready = False
         self.items: collections.deque[_Item] = collections.deque()  # sent, not yet returned
         self.keys: set[int | None] = set()  # routing keys it has served (compiled processors)
@@ -229,12 +231,18 @@ class _Job:
         self.out: queue.Queue = queue.Queue()
         self.consumed = 0  # results yielded so far (written by the caller's thread)
         self.cancelled = False
+        self.starved = False  # the window is full: the caller's thread must wake the manager
         self.filled = 0  # positions turned into chunks so far
         self.pending: collections.deque[list[_Item]] = collections.deque()
         self.posted = 0
         self.idle_deaths = 0
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
+        # One selector for the job (rebuilding one per wait costs more than the bookkeeping).
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        for worker in pool._workers:
+            self._watch(worker)
         self.thread = threading.Thread(target=self._manage, name="render-pool", daemon=True)
 
     # ---- caller side --------------------------------------------------------------------------
@@ -253,11 +261,15 @@ class _Job:
                     ahead[got[0]] = got[1]
                 yield ahead.pop(pos)
                 self.consumed = pos + 1
-                self._wake()
+                # The manager waits for room in the window: wake it once half is free.
+                if self.starved and self.filled - self.consumed <= self.pool.window // 2:
+                    self.starved = False
+                    self._wake()
         finally:
             self.cancelled = True
             self._wake()
             self.thread.join()
+            self.selector.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
             self.pool._busy = False
@@ -288,7 +300,10 @@ class _Job:
         pool = self.pool
         while not self.cancelled and self.filled < self.n:
             if self.filled - self.consumed >= pool.window:
-                return
+                self.starved = True  # set before the re-check, so no wake-up is missed
+                if self.filled - self.consumed >= pool.window:
+                    return
+            self.starved = False
             stop = min(self.n, self.filled + max(pool.window // 2, pool.chunk_size))
             groups: dict[int | None, list[_Item]] = {}
             for pos in range(self.filled, stop):
@@ -319,28 +334,35 @@ class _Job:
                 except OSError:
                     break  # it died: noticed by its sentinel in the next wait
 
+    def _watch(self, worker: _Worker) -> None:
+        self.selector.register(worker.conn, selectors.EVENT_READ, worker)
+        self.selector.register(worker.process.sentinel, selectors.EVENT_READ, worker)
+
+    def _unwatch(self, worker: _Worker) -> None:
+        self.selector.unregister(worker.conn)
+        self.selector.unregister(worker.process.sentinel)
+
     def _wait_and_handle(self) -> None:
         pool = self.pool
-        workers = list(pool._workers)
-        timeout = max(0.0, min(w.deadline for w in workers) - time.monotonic())
-        ready = wait(
-            [w.conn for w in workers] + [w.process.sentinel for w in workers] + [self._wake_r],
-            min(timeout, 3600.0),
-        )
-        if self._wake_r in ready:
+        timeout = max(0.0, min(w.deadline for w in pool._workers) - time.monotonic())
+        events = self.selector.select(min(timeout, 3600.0))
+        touched = {key.data for key, _ in events}
+        if None in touched:
             os.read(self._wake_r, 4096)
         now = time.monotonic()
-        for worker in workers:
+        for worker in list(pool._workers):
+            if worker not in touched:
+                if now > worker.deadline:
+                    phase = "rendering" if worker.ready else "starting or compiling"
+                    limit = pool.timeout_s if worker.ready else pool.startup_timeout_s
+                    self._recover(worker, f"worker hung: no progress for {limit} s while {phase}")
+                continue
             alive = self._receive(worker)
             if alive and not worker.process.is_alive():
                 alive = self._receive(worker) and False  # read what it sent before dying
             if not alive:
                 code = worker.process.exitcode
                 self._recover(worker, f"worker crashed (exit code {code})")
-            elif now > worker.deadline:
-                phase = "rendering" if worker.ready else "starting or compiling"
-                limit = pool.timeout_s if worker.ready else pool.startup_timeout_s
-                self._recover(worker, f"worker hung: no progress for {limit} s while {phase}")
 
     def _receive(self, worker: _Worker) -> bool:
         """Handles every message already sent by a worker; False once its pipe is closed."""
@@ -353,7 +375,10 @@ class _Job:
                 if tag == "result":
                     item = worker.items.popleft()
                     assert item.pos == message[1], "worker results out of order"
-                    self._post(item.pos, message[2])
+                    result = message[2]
+                    if message[3]:
+                        result.audio = read_audio(worker.conn, message[3])
+                    self._post(item.pos, result)
                     worker.deadline = now + pool.timeout_s if worker.items else float("inf")
                 elif tag == "tick":
                     worker.deadline = now + pool.timeout_s
@@ -379,7 +404,8 @@ class _Job:
     def _recover(self, worker: _Worker, reason: str) -> None:
         """Replaces a dead or hung worker; retries its current example once, requeues the rest."""
         items = list(worker.items)
-        self.pool._replace(worker)  # the new worker gets work once it reports ready
+        self._unwatch(worker)
+        self._watch(self.pool._replace(worker))  # it gets work once it reports ready
         if not items:
             self.idle_deaths += 1
             if self.idle_deaths > 3:

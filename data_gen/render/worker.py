@@ -4,7 +4,7 @@ Protocol on the worker's pipe (parent -> worker): `("examples", seed, return_aud
 items `(pos, index, attempt)`, `("presets", None, return_audio, items)` with items `(pos, index,
 attempt, preset)`, or `None` to stop. Worker -> parent: `("ready", info)`, `("init_error", text)`,
 `("busy", what)` before a long compile, `("tick",)` after each RMS-rejected render (proof of
-life), `("result", pos, RenderResult)`.
+life), `("result", pos, RenderResult, nbytes)` followed by `nbytes` of raw float32 audio.
 
 Fault injection for tests: `JAXPROXY_RENDER_FAULTS="crash@3,hang@5x1,raise@7"` makes the worker
 die (`os._exit`), sleep forever, or raise on that example index; `xN` limits it to the first N
@@ -13,10 +13,14 @@ attempts. Never set it outside tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import time
 import traceback
 from typing import Any
+
+import numpy as np
 
 FAULTS_ENV = "JAXPROXY_RENDER_FAULTS"
 _FAULT_KINDS = ("crash", "hang", "raise")
@@ -49,6 +53,44 @@ def _inject(faults: dict[int, tuple[str, float]], index: int, attempt: int) -> N
         raise RuntimeError(f"injected failure on example {index}")
 
 
+def send_result(conn: Any, pos: int, result: Any) -> None:
+    """Sends a result; its audio follows the message as raw bytes on the same pipe.
+
+    Pickling a clip costs the parent three copies of it; raw bytes land straight in the array the
+    parent allocates (`read_audio`), which keeps the pool's overhead to a few percent.
+    """
+    audio, result.audio = result.audio, None
+    if audio is None:
+        conn.send(("result", pos, result, 0))
+        return
+    raw = memoryview(np.ascontiguousarray(audio, np.float32)).cast("B")
+    conn.send(("result", pos, result, raw.nbytes))
+    fd, sent = conn.fileno(), 0
+    while sent < raw.nbytes:
+        sent += os.write(fd, raw[sent:])
+
+
+def widen_pipe(conn: Any, nbytes: int = 4 << 20) -> None:
+    """Asks for socket buffers that hold whole clips, so one clip is one write and one read
+    instead of a handful of blocking round trips (the kernel caps it at net.core.*mem_max)."""
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, nbytes)
+
+
+def read_audio(conn: Any, nbytes: int) -> np.ndarray:
+    """Reads the raw clip `send_result` wrote after its message; EOFError if the worker died."""
+    audio = np.empty(nbytes // 4, np.float32)
+    view, fd, got = memoryview(audio).cast("B"), conn.fileno(), 0
+    while got < nbytes:
+        n = os.readv(fd, [view[got:]])
+        if n == 0:
+            raise EOFError("render worker closed its pipe in the middle of a clip")
+        got += n
+    return audio
+
+
 def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
     """Entry point of a spawned worker; returns when told to stop or the parent goes away."""
     # Imported here so the spawn bootstrap stays light until the process actually starts work.
@@ -66,6 +108,7 @@ def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
         conn.send(("init_error", f"{type(err).__name__}: {err}"))
         return
     renderer.before_compile = lambda what: conn.send(("busy", what))
+    widen_pipe(conn)
     conn.send(("ready", {"pid": os.getpid()}))
 
     def tick() -> None:
@@ -97,4 +140,4 @@ def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
                 preset = item[3] if kind == "presets" else samplers[seed].sample(index)
                 detail = traceback.format_exception_only(err)[-1].strip()
                 result = RenderResult(index, preset, None, float("nan"), failed=True, error=detail)
-            conn.send(("result", pos, result))
+            send_result(conn, pos, result)
