@@ -113,13 +113,14 @@ class _ReadBatch:
     def __init__(self, plan: EpochPlan, read: Callable[[np.ndarray], Batch]):
         self.plan = plan
         self.read = read
-        self._epoch, self._perm = -1, None
+        self._cached = (-1, None)  # (epoch, permutation): one attribute, so threads read it whole
 
     def __call__(self, batch_number: int) -> Batch:
         epoch, step = divmod(batch_number, self.plan.steps_per_epoch)
-        if epoch != self._epoch:
-            self._epoch, self._perm = epoch, self.plan.permutation(epoch)
-        return self.read(self.plan.local_positions(self._perm, step))
+        cached = self._cached
+        if cached[0] != epoch:
+            cached = self._cached = (epoch, self.plan.permutation(epoch))
+        return self.read(self.plan.local_positions(cached[1], step))
 
 
 class MemoryReader:
