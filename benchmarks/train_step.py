@@ -1,0 +1,238 @@
+"""Proxy train-step throughput: this project's jitted step vs the same model in plain PyTorch.
+
+    .venv/bin/python -m benchmarks.train_step                      # every encoder, paper bs & 64
+    .venv/bin/python -m benchmarks.train_step --encoders=tfm --batches=64 --steps=3
+
+For each encoder (Dexed layout, D = 192) and batch size (the paper's: 512, TFM 256; and 64),
+one fresh process per measurement times a full training step (forward, L1 loss, backward,
+AdamW with the paper's settings): PyTorch eager, then the JAX step with each
+`--steps_per_call` (several steps per jit call via lax.scan) and each `--xla_flags` variant.
+Prints samples/s and the JAX/PyTorch ratio, then the input pipeline's examples/s
+(benchmarks.input_pipeline) against the fastest step's consumption. Compare ratios within one
+run: the machine may be shared (`uptime` is printed before and after).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ENCODERS = ("mlp_oh", "hn_oh", "hn_pt", "hn_ptgru", "tfm")
+OUT_DIM = 192
+_RESULT = "RESULT "
+
+
+def _parse(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--encoders", default=",".join(ENCODERS))
+    parser.add_argument("--batches", default="paper,64", help="'paper' = 512 (TFM 256)")
+    parser.add_argument("--steps", type=int, default=4, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps after the first")
+    parser.add_argument("--steps_per_call", default="1,4", help="JAX variants, comma-separated")
+    parser.add_argument(
+        "--xla_flags", default="", help="extra JAX variants: XLA_FLAGS strings separated by ';'"
+    )
+    parser.add_argument("--synth", default="dexed")
+    parser.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _layout(synth: str):
+    from data_gen.synths.registry import get_spec
+    from jaxproxy.models.layout import PresetLayout
+
+    return PresetLayout.from_spec_json(get_spec(synth).to_json())
+
+
+def _inputs(layout, batch: int, count: int):
+    """`count` distinct (presets float32[B, P], targets float32[B, D]) pairs, seeded."""
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(count):
+        presets = rng.random((batch, layout.n_used), dtype=np.float32)
+        for col, card in zip(layout.cat_idx, layout.cat_cards, strict=True):
+            presets[:, col] = rng.integers(0, card, batch)
+        out.append((presets, rng.standard_normal((batch, OUT_DIM), dtype=np.float32)))
+    return out
+
+
+def _hparams(encoder: str):
+    from configs import proxy as proxy_config
+
+    return proxy_config.get_config(f"synth=dexed,encoder={encoder}")
+
+
+def _time_calls(run_call, calls: int, warmup: int) -> tuple[float, float]:
+    """(first call seconds, median seconds per later call)."""
+    start = time.perf_counter()
+    run_call()
+    first = time.perf_counter() - start
+    for _ in range(warmup):
+        run_call()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        run_call()
+        times.append(time.perf_counter() - start)
+    return first, float(np.median(times))
+
+
+def torch_worker(encoder: str, batch: int, steps: int, warmup: int, synth: str) -> dict:
+    import torch
+
+    from benchmarks.torch_encoders import build_torch_encoder
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    torch.manual_seed(0)
+    layout, config = _layout(synth), _hparams(encoder)
+    model = build_torch_encoder(encoder, layout, OUT_DIM).train()
+    opt = torch.optim.AdamW(
+        model.parameters(),
+        lr=config.lr,
+        betas=(config.b1, config.b2),
+        eps=config.eps,
+        weight_decay=0.0,
+    )
+    data = [(torch.from_numpy(p), torch.from_numpy(t)) for p, t in _inputs(layout, batch, 2)]
+    counter = [0]
+
+    def run_call():
+        presets, targets = data[counter[0] % 2]
+        counter[0] += 1
+        opt.zero_grad(set_to_none=True)
+        loss = (model(presets) - targets).abs().mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    first, per_call = _time_calls(run_call, steps, warmup)
+    return {"first_s": first, "step_s": per_call, "samples_per_s": batch / per_call}
+
+
+def jax_worker(encoder: str, batch: int, steps: int, warmup: int, synth: str, k: int) -> dict:
+    import jax
+    from flax import nnx
+
+    from jaxproxy import models, sharding
+    from jaxproxy.trainers import proxy_step
+
+    layout, config = _layout(synth), _hparams(encoder)
+    model = models.build_encoder(encoder, layout, OUT_DIM, rngs=nnx.Rngs(0))
+    model_def, params, batch_stats = proxy_step.split_model(model)
+    tx = proxy_step.make_optimizer(config, proxy_step.make_schedule(config, 20_000))
+    mesh = sharding.make_mesh()
+    state = jax.device_put(
+        proxy_step.init_state(params, batch_stats, tx), sharding.replicated(mesh)
+    )
+    step = proxy_step.jit_train_step(proxy_step.make_train_step(model_def, tx), mesh, state, k)
+    place = sharding.batch_sharding(mesh)
+    pairs = _inputs(layout, batch, 2 * k)
+    calls = [
+        tuple(
+            {"params": jax.device_put(p, place), "embedding": jax.device_put(t, place)}
+            for p, t in pairs[i * k : (i + 1) * k]
+        )
+        for i in range(2)
+    ]
+    holder = {"state": state, "n": 0}
+
+    def run_call():
+        holder["state"], metrics = step(holder["state"], calls[holder["n"] % 2])
+        holder["n"] += 1
+        return float(metrics["loss"])  # fetching the loss also waits for the step
+
+    first, per_call = _time_calls(run_call, max(1, steps // k), warmup)
+    return {"first_s": first, "step_s": per_call / k, "samples_per_s": batch * k / per_call}
+
+
+def _run_worker(spec: dict, xla_flags: str = "") -> dict:
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = xla_flags
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    cmd = [sys.executable, "-m", "benchmarks.train_step", "--worker", json.dumps(spec)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith(_RESULT):
+            return json.loads(line[len(_RESULT) :])
+    return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+
+
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def _pipeline_rates(batch: int) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.input_pipeline",
+        "--num_examples=40000",
+        f"--batch={batch}",
+        "--max_batches=60",
+        "--tfrecord_batches=20",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, XLA_FLAGS=""))
+    rates = {}
+    for line in proc.stdout.splitlines():
+        match = re.match(r"^(.+?)\s+([\d,]+)\s+[\d.]+$", line)
+        if match:
+            rates[match.group(1).strip()] = float(match.group(2).replace(",", ""))
+    if not rates:
+        print("input pipeline benchmark failed:", proc.stderr.strip().splitlines()[-1:])
+    return rates
+
+
+def main(argv=None) -> None:
+    args = _parse(argv)
+    if args.worker:
+        spec = json.loads(args.worker)
+        framework = spec.pop("framework")
+        result = torch_worker(**spec) if framework == "torch" else jax_worker(**spec)
+        print(_RESULT + json.dumps(result), flush=True)
+        return
+    print("load before:", _uptime())
+    variants = [(f"jax k={k}", int(k), "") for k in args.steps_per_call.split(",")]
+    for i, flags in enumerate(filter(None, args.xla_flags.split(";"))):
+        variants.append((f"jax k=1 flags#{i}", 1, flags))
+        print(f"flags#{i}: {flags}")
+    header = f"{'encoder':<9} {'batch':>5} {'torch':>9} " + " ".join(
+        f"{name:>14}" for name, _, _ in variants
+    )
+    print(f"samples/s (JAX/PyTorch ratio in brackets); {args.steps} timed steps\n{header}")
+    best_rate = 0.0
+    for encoder in args.encoders.split(","):
+        for b in args.batches.split(","):
+            batch = (256 if encoder == "tfm" else 512) if b == "paper" else int(b)
+            common = dict(
+                encoder=encoder, batch=batch, steps=args.steps, warmup=args.warmup, synth=args.synth
+            )
+            torch_res = _run_worker(dict(common, framework="torch"))
+            cells = []
+            for _, k, flags in variants:
+                res = _run_worker(dict(common, framework="jax", k=k), flags)
+                if "error" in res or "error" in torch_res:
+                    cells.append(f"{'error':>14}")
+                    print(" ", res.get("error") or torch_res.get("error"))
+                    continue
+                best_rate = max(best_rate, res["samples_per_s"])
+                ratio = res["samples_per_s"] / torch_res["samples_per_s"]
+                cells.append(f"{res['samples_per_s']:>8.0f} ({ratio:.2f})")
+            torch_cell = f"{torch_res.get('samples_per_s', float('nan')):>9.0f}"
+            print(f"{encoder:<9} {batch:>5} {torch_cell} " + " ".join(cells), flush=True)
+    print("load after:", _uptime())
+    if args.pipeline and best_rate > 0:
+        print(f"\ninput pipeline (batch 512) vs the fastest step ({best_rate:,.0f} samples/s):")
+        for mode, rate in _pipeline_rates(512).items():
+            print(f"  {mode:<28} {rate:>12,.0f} examples/s  = {rate / best_rate:6.1f}x the step")
+
+
+if __name__ == "__main__":
+    main()
