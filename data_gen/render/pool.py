@@ -119,6 +119,7 @@ class RenderPool:
         )
         self._busy = False
         self.restarts = 0  # workers replaced after a crash or a hang, over the pool's life
+        self.compiles = 0  # lazy compiles in workers (dx7 algorithms), over the pool's life
         self._workers = [self._spawn() for _ in range(num_workers)]
         try:
             self._await_ready()
@@ -148,12 +149,13 @@ class RenderPool:
         """Synthetic examples: each drawn from `PresetSampler(spec, seed).stream(index)` and
         redrawn while its RMS is outside `settings.rms_range`; results in the order of `indices`.
         """
-        indices = np.asarray(list(indices) if not isinstance(indices, range) else indices, np.int64)
+        if not isinstance(indices, range | np.ndarray):  # a range stays lazy: jobs can be huge
+            indices = np.asarray(list(indices), np.int64)
         sampler = PresetSampler(self.spec, seed)  # also validates the seed here, not in a worker
-        keys = None
-        if self._route_pos is not None:
-            keys = [int(sampler.sample(int(i))[self._route_pos]) for i in indices]
-        return self._run("examples", seed, return_audio, indices, None, keys)
+        key_of = None
+        if self._route_pos is not None:  # route by the first candidate's algorithm
+            key_of = lambda pos: int(sampler.sample(int(indices[pos]))[self._route_pos])
+        return self._run("examples", seed, return_audio, indices, None, key_of)
 
     def render_presets(
         self,
@@ -171,16 +173,16 @@ class RenderPool:
         indices = np.arange(n) if indices is None else np.asarray(indices, np.int64)
         if indices.shape != (n,):
             raise ValueError(f"render_presets: {n} presets but indices of shape {indices.shape}")
-        keys = None
+        key_of = None
         if self._route_pos is not None:
-            keys = [int(k) for k in presets_NxP[:, self._route_pos]]
-        return self._run("presets", None, return_audio, indices, presets_NxP, keys)
+            key_of = lambda pos: int(presets_NxP[pos, self._route_pos])
+        return self._run("presets", None, return_audio, indices, presets_NxP, key_of)
 
     # ---- job driver (runs in the caller's thread) ---------------------------------------------
-    def _run(self, kind, seed, return_audio, indices, presets, keys) -> Iterator[RenderResult]:
+    def _run(self, kind, seed, return_audio, indices, presets, key_of) -> Iterator[RenderResult]:
         if not self._workers:
             raise RuntimeError("RenderPool is closed")
-        return _Job(self, kind, seed, return_audio, indices, presets, keys).results()
+        return _Job(self, kind, seed, return_audio, indices, presets, key_of).results()
 
     # ---- workers ------------------------------------------------------------------------------
     def _spawn(self) -> _Worker:
@@ -223,10 +225,10 @@ class RenderPool:
 class _Job:
     """One job: a manager thread feeds the workers; the caller's iterator reorders results."""
 
-    def __init__(self, pool, kind, seed, return_audio, indices, presets, keys) -> None:
+    def __init__(self, pool, kind, seed, return_audio, indices, presets, key_of) -> None:
         self.pool = pool
         self.kind, self.seed, self.return_audio = kind, seed, return_audio
-        self.indices, self.presets, self.keys = indices, presets, keys
+        self.indices, self.presets, self.key_of = indices, presets, key_of
         self.n = len(indices)
         self.out: queue.Queue = queue.Queue()
         self.consumed = 0  # results yielded so far (written by the caller's thread)
@@ -236,21 +238,21 @@ class _Job:
         self.pending: collections.deque[list[_Item]] = collections.deque()
         self.posted = 0
         self.idle_deaths = 0
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        # One selector for the job (rebuilding one per wait costs more than the bookkeeping).
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
-        for worker in pool._workers:
-            self._watch(worker)
-        self.thread = threading.Thread(target=self._manage, name="render-pool", daemon=True)
 
     # ---- caller side --------------------------------------------------------------------------
     def results(self) -> Iterator[RenderResult]:
         if self.pool._busy:
             raise RuntimeError("RenderPool runs one job at a time; finish the previous iterator")
         self.pool._busy = True
-        self.thread.start()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        # One selector for the job (rebuilding one per wait costs more than the bookkeeping).
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        for worker in self.pool._workers:
+            self._watch(worker)
+        thread = threading.Thread(target=self._manage, name="render-pool", daemon=True)
+        thread.start()
         ahead: dict[int, RenderResult] = {}
         try:
             for pos in range(self.n):
@@ -268,7 +270,7 @@ class _Job:
         finally:
             self.cancelled = True
             self._wake()
-            self.thread.join()
+            thread.join()
             self.selector.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
@@ -298,16 +300,17 @@ class _Job:
     def _fill(self) -> None:
         """Turns the next input positions into chunks, keeping results within the window."""
         pool = self.pool
+        step = max(pool.window // 2, pool.chunk_size)  # whole steps: chunks stay full and grouped
         while not self.cancelled and self.filled < self.n:
-            if self.filled - self.consumed >= pool.window:
+            if self.filled - self.consumed + step > pool.window:
                 self.starved = True  # set before the re-check, so no wake-up is missed
-                if self.filled - self.consumed >= pool.window:
+                if self.filled - self.consumed + step > pool.window:
                     return
             self.starved = False
-            stop = min(self.n, self.filled + max(pool.window // 2, pool.chunk_size))
+            stop = min(self.n, self.filled + step)
             groups: dict[int | None, list[_Item]] = {}
             for pos in range(self.filled, stop):
-                key = None if self.keys is None else self.keys[pos]
+                key = None if self.key_of is None else self.key_of(pos)
                 preset = None if self.presets is None else self.presets[pos]
                 groups.setdefault(key, []).append(_Item(pos, int(self.indices[pos]), key, preset))
             chunks = [
@@ -384,6 +387,7 @@ class _Job:
                     worker.deadline = now + pool.timeout_s
                 elif tag == "busy":
                     worker.deadline = now + pool.startup_timeout_s
+                    pool.compiles += 1
                 elif tag == "ready":
                     worker.ready = True
                     worker.deadline = float("inf")
