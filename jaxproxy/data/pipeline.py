@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 
 import jax
@@ -32,6 +33,11 @@ def device_budget_bytes() -> int:
     return int(limit) // 2 if limit else _CPU_DEVICE_BUDGET
 
 
+def host_budget_bytes() -> int:
+    """Bytes of host RAM the training set may take by default (a quarter of it)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+
+
 def choose_mode(
     dataset: ProxyDataset,
     mesh: Mesh,
@@ -40,8 +46,13 @@ def choose_mode(
     placement: str = "auto",
     features: Sequence[str] = DEFAULT_FEATURES,
     budget_bytes: int | None = None,
+    host_budget: int | None = None,
 ) -> tuple[str, str | None]:
-    """(mode, placement): device-resident when the set fits the per-device budget, else streamed."""
+    """(mode, placement); "auto" tries device, host memory, ArrayRecord, TFRecord in that order.
+
+    Device-resident when the set fits `budget_bytes` per device (replicated when it is also under
+    256 MiB), else host memory when it fits `host_budget` bytes, else streamed.
+    """
     if mode not in MODES:
         raise ValueError(f"data mode must be one of {MODES}, got {mode!r}")
     if placement not in PLACEMENTS:
@@ -55,6 +66,8 @@ def choose_mode(
     if mode == "auto":
         if per_device <= budget:
             mode = "device"
+        elif total <= (host_budget_bytes() if host_budget is None else host_budget):
+            mode = "memory"
         else:
             mode = "array_record" if "array_record" in dataset.formats else "tfrecord"
     return mode, placement if mode == "device" else None
@@ -70,6 +83,7 @@ def make_train_iterator(
     placement: str = "auto",
     features: Sequence[str] = DEFAULT_FEATURES,
     budget_bytes: int | None = None,
+    host_budget: int | None = None,
     num_workers: int = 0,
     window: int = 10_000,
     device_prefetch: int = 2,
@@ -79,11 +93,17 @@ def make_train_iterator(
     Modes: "device" (whole set on the mesh, shuffle and gather on device), "memory" (whole set in
     each host's RAM, numpy fancy indexing under grain), "array_record" (random-access batch reads
     under grain, `num_workers` processes), "tfrecord" (sequential, window shuffle of `window`
-    records), "auto" (device if the set fits `budget_bytes` per device, else array_record, else
-    tfrecord).
+    records), "auto" (device if the set fits `budget_bytes` per device, else memory if it fits
+    `host_budget` bytes of host RAM, else array_record, else tfrecord).
     """
     mode, placement = choose_mode(
-        dataset, mesh, mode=mode, placement=placement, features=features, budget_bytes=budget_bytes
+        dataset,
+        mesh,
+        mode=mode,
+        placement=placement,
+        features=features,
+        budget_bytes=budget_bytes,
+        host_budget=host_budget,
     )
     common = {"mesh": mesh, "global_batch": global_batch, "seed": seed}
     if mode == "device":

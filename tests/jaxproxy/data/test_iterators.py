@@ -205,7 +205,8 @@ def test_auto_mode_follows_the_memory_budget(dataset, mesh):
     total = ds.nbytes()
     assert choose_mode(ds, mesh, budget_bytes=total) == ("device", "replicated")
     assert choose_mode(ds, mesh, budget_bytes=total // 4) == ("device", "sharded")
-    assert choose_mode(ds, mesh, budget_bytes=total // 16) == ("array_record", None)
+    assert choose_mode(ds, mesh, budget_bytes=total // 16) == ("memory", None)
+    assert choose_mode(ds, mesh, budget_bytes=1, host_budget=total - 1) == ("array_record", None)
     assert choose_mode(ds, mesh, mode="tfrecord") == ("tfrecord", None)
     with pytest.raises(ValueError, match="data mode must be one of"):
         choose_mode(ds, mesh, mode="gpu")
