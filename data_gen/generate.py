@@ -1,14 +1,19 @@
-"""CLI: generate a (preset, embedding) dataset folder, resumably; or merge index-range parts.
+"""CLI: generate a (preset, embedding) dataset folder resumably, write a preset set, merge parts.
 
     python -m data_gen.generate --synth minisub --audio-model mel128 --split train --size 100000 \
         --seed 500 --out data/minisub_mel128_train [--formats tfrecord,array_record] \
         [--shard-size 4096] [--workers 2] [--index-start A --index-end B] [--extras mel]
     python -m data_gen.generate --preset paper-val --synth minisub --audio-model mel128 --out DIR
     python -m data_gen.generate merge PART [PART ...] --out DIR
+    python -m data_gen.generate presets --synth dx7 --presets dx7.json --audio-model mel128 \
+        --split test --out DIR
 
 Rerunning the same command after an interruption (Ctrl-C, kill -9, full disk) continues after
 the last complete shard. `--index-start/--index-end` generate one part of the index range (e.g.
 one per machine); `merge` joins the parts after checking they cover every index exactly once.
+`presets` takes a presets JSON (`python -m data_gen.presets import ...`), applies the paper's
+processing (used parameters, clip, snap, exact duplicates), then renders each preset as it is,
+drops those whose RMS is outside the range, and writes `preset_report.json` with every drop.
 """
 
 from __future__ import annotations
@@ -28,11 +33,7 @@ def _csv(text: str) -> list[str]:
     return [t for t in text.split(",") if t]
 
 
-def generation_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m data_gen.generate",
-        description="Generate a (preset, embedding) dataset (`merge PART...` joins parts).",
-    )
+def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synth", default="minisub", help="synth name (data_gen.synths.registry)")
     p.add_argument("--audio-model", default="mel128", help="audio model name (data_gen.audio)")
     p.add_argument(
@@ -40,14 +41,6 @@ def generation_parser() -> argparse.ArgumentParser:
         default=None,
         help="EfficientAT weights: a path/URL, or 'random[:seed]' for a random init",
     )
-    p.add_argument(
-        "--preset",
-        choices=sorted(PAPER_PRESETS),
-        help="the paper's split/size/seed (explicit flags override it)",
-    )
-    p.add_argument("--split", default=None, help="split name, e.g. train, val, test")
-    p.add_argument("--size", type=int, default=None, help="number of examples (indices)")
-    p.add_argument("--seed", type=int, default=None, help="dataset seed")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--formats",
@@ -58,8 +51,6 @@ def generation_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-size", type=int, default=4096, help="indices per shard")
     p.add_argument("--workers", type=int, default=2, help="render worker processes")
     p.add_argument("--batch-size", type=int, default=64, help="clips per audio-model batch")
-    p.add_argument("--index-start", type=int, default=0, help="first index of this part")
-    p.add_argument("--index-end", type=int, default=None, help="end (exclusive) of this part")
     p.add_argument(
         "--extras",
         type=_csv,
@@ -69,6 +60,35 @@ def generation_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds before a hung render")
     p.add_argument("--device", default=None, help="torch device of the audio model")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def generation_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m data_gen.generate",
+        description="Generate a (preset, embedding) dataset (also: `merge ...`, `presets ...`).",
+    )
+    _common_args(p)
+    p.add_argument(
+        "--preset",
+        choices=sorted(PAPER_PRESETS),
+        help="the paper's split/size/seed (explicit flags override it)",
+    )
+    p.add_argument("--split", default=None, help="split name, e.g. train, val, test")
+    p.add_argument("--size", type=int, default=None, help="number of examples (indices)")
+    p.add_argument("--seed", type=int, default=None, help="dataset seed")
+    p.add_argument("--index-start", type=int, default=0, help="first index of this part")
+    p.add_argument("--index-end", type=int, default=None, help="end (exclusive) of this part")
+    return p
+
+
+def presets_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m data_gen.generate presets",
+        description="Write a hand-crafted preset set (presets JSON) as a dataset folder.",
+    )
+    _common_args(p)
+    p.add_argument("--presets", required=True, help="presets JSON from data_gen.presets import")
+    p.add_argument("--split", default="test", help="split name")
     return p
 
 
@@ -96,9 +116,8 @@ def resolve(args: argparse.Namespace) -> tuple[str, int, int]:
 
 
 def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
-    """(spec, render settings, audio model, (split, size, seed)); bad input exits via parser."""
+    """(spec, render settings, audio model); bad names exit with the parser's error."""
     try:
-        split_size_seed = resolve(args)
         extras_lib.check(args.extras)
         from data_gen.audio import get_audio_model
         from data_gen.render import RenderSettings
@@ -110,7 +129,41 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
         )
     except ValueError as e:
         parser.error(str(e))
-    return spec, RenderSettings(sample_rate=model.sample_rate), model, split_size_seed
+    return spec, RenderSettings(sample_rate=model.sample_rate), model
+
+
+def _writer_kwargs(args: argparse.Namespace) -> dict:
+    return dict(
+        formats=args.formats,
+        shard_size=args.shard_size,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        extras=args.extras,
+        timeout_s=args.timeout,
+        progress=not args.no_progress,
+    )
+
+
+def _run_presets(argv: list[str]) -> None:
+    from data_gen.dataset.preset_sets import write_preset_set
+    from data_gen.presets.preset_set import load_presets
+    from data_gen.presets.processing import process_presets
+
+    parser = presets_parser()
+    args = parser.parse_args(argv)
+    spec, settings, model = load_inputs(parser, args)
+    synth, presets = load_presets(args.presets)
+    if synth != spec.name:
+        parser.error(f"{args.presets} holds {synth} presets, not {spec.name}")
+    processed = process_presets(spec, presets, render=None)  # the RMS filter comes next
+    report = write_preset_set(
+        args.out, spec, settings, model, processed.vectors, split=args.split,
+        names=processed.names, sources=processed.sources, processing_report=processed.report,
+        **_writer_kwargs(args),
+    )  # fmt: skip
+    dropped = processed.report["num_dropped"] + len(report["dropped_at_render"])
+    print(f"{args.out}: {report['num_written']} of {len(presets)} presets written, {dropped} "
+          f"dropped (reasons in {args.out}/preset_report.json)")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,27 +174,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         meta = merge(args.parts, args.out, copy=args.copy)
         print(f"merged {len(args.parts)} parts: {meta['num_examples']} examples in {args.out}")
         return 0
+    if argv[:1] == ["presets"]:
+        _run_presets(argv[1:])
+        return 0
     parser = generation_parser()
     args = parser.parse_args(argv)
-    spec, settings, model, (split, size, seed) = load_inputs(parser, args)
+    try:
+        split, size, seed = resolve(args)
+    except ValueError as e:
+        parser.error(str(e))
+    spec, settings, model = load_inputs(parser, args)
     meta = generate(
-        args.out,
-        spec,
-        settings,
-        model,
-        seed=seed,
-        split=split,
-        size=size,
-        index_start=args.index_start,
-        index_end=args.index_end,
-        formats=args.formats,
-        shard_size=args.shard_size,
-        workers=args.workers,
-        batch_size=args.batch_size,
-        extras=args.extras,
-        timeout_s=args.timeout,
-        progress=not args.no_progress,
-    )
+        args.out, spec, settings, model, seed=seed, split=split, size=size,
+        index_start=args.index_start, index_end=args.index_end, **_writer_kwargs(args),
+    )  # fmt: skip
     print(
         f"{args.out}: {meta['num_examples']} examples, {len(meta['failed_indices'])} failed, "
         f"{meta['num_rejected']} RMS rejections, complete={meta['complete']}"

@@ -182,7 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = cli.generation_parser()
     parser.prog = "python -m data_gen.dataset.beam_pipeline"
     args = parser.parse_args(ours)
-    spec, settings, model, (split, size, seed) = cli.load_inputs(parser, args)
+    try:
+        split, size, seed = cli.resolve(args)
+    except ValueError as e:
+        parser.error(str(e))
+    spec, settings, model = cli.load_inputs(parser, args)
     meta = build_generation_metadata(
         spec, settings, model, seed=seed, split=split, size=size,
         index_start=args.index_start, index_end=args.index_end, formats=args.formats,

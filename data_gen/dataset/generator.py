@@ -122,6 +122,7 @@ def build_generation_metadata(
     shard_size: int = 4096,
     extras: Sequence[str] = (),
     batch_size: int = 64,
+    extra_meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The metadata a generation run writes (and a rerun must match to resume)."""
     if model.sample_rate != settings.sample_rate:
@@ -148,7 +149,7 @@ def build_generation_metadata(
         formats=formats,
         shard_size=shard_size,
         created_by=CREATED_BY,
-        extra={"embed_batch_size": batch_size},
+        extra={"embed_batch_size": batch_size, **(extra_meta or {})},
     )
 
 
@@ -184,18 +185,40 @@ def generate(
         index_end=index_end, formats=formats, shard_size=shard_size, extras=extras,
         batch_size=batch_size,
     )  # fmt: skip
+    return run_writer(
+        out_dir,
+        meta,
+        lambda pool, start, end: pool.render_examples(range(start, end), seed),
+        lambda: pool_factory(spec, settings, workers, timeout_s),
+        model,
+        progress=progress,
+    )
+
+
+def run_writer(
+    out_dir: str | os.PathLike,
+    meta: dict[str, Any],
+    results_fn: Callable[[Any, int, int], Iterable[Any]],
+    pool_fn: Callable[[], Any],
+    model: AudioModel,
+    *,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Open (or resume) `out_dir` for `meta`, stream `results_fn(pool, start, end)` through the
+    audio model in grid batches into the writer, and return the final metadata."""
     writer = DatasetWriter(out_dir, meta)
     if writer.complete:
         writer.close()
         log.info("%s is already complete", out_dir)
         return writer.meta
     start, end = writer.next_index, meta["index_end"]
+    batch_size = meta["embed_batch_size"]
+    extras = [f["name"] for f in meta["features"][4:]]
     bar = _progress_bar(progress, meta, start)
     rejected_total = failed_total = 0
     try:
-        with pool_factory(spec, settings, workers, timeout_s) as pool:
-            results = pool.render_examples(range(start, end), seed)
-            for batch in grid_batches(results, batch_size):
+        with pool_fn() as pool:
+            for batch in grid_batches(results_fn(pool, start, end), batch_size):
                 examples, failed, rejected = examples_from_results(batch, model, batch_size, extras)
                 writer.write_batch(examples, failed, rejected)
                 rejected_total += sum(rejected.values())

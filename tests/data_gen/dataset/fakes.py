@@ -72,8 +72,9 @@ class FakePool:
                     yield FakeResult(i, preset, audio, rms, rejected)
                     break
 
-    def render_presets(self, presets):
-        for i, preset in enumerate(presets):
+    def render_presets(self, presets, indices=None):
+        indices = range(len(presets)) if indices is None else indices
+        for i, preset in zip(indices, presets, strict=True):
             audio = fake_audio(preset, self.settings)
             rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
             yield FakeResult(i, preset, audio, rms)
