@@ -20,7 +20,8 @@ maps it to its physical range. Categorical and discretised sliders pick choice
 | cutoff               | num           | 30 * 600^v Hz (30 Hz .. 18 kHz)                   |
 | resonance            | num           | Q = 0.5 * 40^v (0.5 .. 20)                        |
 | filter_env_amount    | num           | (2v - 1) * 6 octaves                              |
-| *_attack/decay/release | num         | 0.001 * 4000^v s (1 ms .. 4 s)                    |
+| *_attack/decay, filter_release | num | 0.001 * 4000^v s (1 ms .. 4 s)                  |
+| amp_release          | num           | 0.001 * 450^v s (1 ms .. 0.45 s)                  |
 | *_sustain            | num           | level v                                           |
 | lfo_wave             | cat 4 (of 5)  | sine, triangle, square, saw (sample & hold kept out) |
 | lfo_rate             | num           | 0.1 * 200^v Hz (0.1 .. 20 Hz)                     |
@@ -31,8 +32,9 @@ maps it to its physical range. Categorical and discretised sliders pick choice
 | volume (excluded)    | num           | output gain, held at 0.8                          |
 
 Sampling intervals keep most random presets audible under the paper's render (note 60 held 2 s,
-5 s rendered, RMS filter (0.01, 1)): see `minisub_spec`. Releases longer than the host's voice
-release time (DawDreamer `release_length`, 0.5 s by default) are cut by the host.
+5 s rendered, RMS filter (0.01, 1)): see `minisub_spec`. The amplitude release ends within
+0.45 s because DawDreamer's dynamic voices (the default, about 2x faster) stop a voice 0.5 s after
+note-off whatever `release_length` says; so minisub renders the same with or without them.
 """
 
 from __future__ import annotations
@@ -71,11 +73,11 @@ _PARAMS: tuple[tuple[str, str, dict], ...] = (
     ("filter_decay", "num", {"default": 0.5}),
     ("filter_sustain", "num", {"default": 0.5}),
     ("filter_release", "num", {"default": 0.5}),
-    # Attack up to about 1.2 s and release up to about 1.2 s: the note lasts 2 s of a 5 s clip.
+    # Attack up to about 1.2 s: the note lasts 2 s of a 5 s clip.
     ("amp_attack", "num", {"default": 0.1, "interval": (0.0, 0.85)}),
     ("amp_decay", "num", {"default": 0.5}),
     ("amp_sustain", "num", {"default": 0.8}),
-    ("amp_release", "num", {"default": 0.4, "interval": (0.0, 0.85)}),
+    ("amp_release", "num", {"default": 0.5}),
     (
         "lfo_wave",
         "cat",

@@ -18,10 +18,11 @@ SAMPLE_RATE, BLOCK = 32000, 128
 class BareRenderer:
     """The paper's note (60, velocity 100, held 2 s, 5 s rendered) in a bare DawDreamer loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, dynamic_voices: bool = True) -> None:
         self.engine = daw.RenderEngine(SAMPLE_RATE, BLOCK)
         self.proc = self.engine.make_faust_processor("minisub")
         self.proc.num_voices = 4  # before compile(), or no voice ever plays
+        self.proc.dynamic_voices = dynamic_voices
         self.proc.set_dsp(str(DSP))
         start = time.perf_counter()
         assert self.proc.compile()
@@ -82,6 +83,18 @@ def test_random_presets_are_audible_distinct_and_deterministic(renderer):
     assert np.abs(audio).max() <= spec.param("volume").default + 1e-6  # the soft clipper
     assert len(np.unique(rms.round(6))) == len(rms)
     np.testing.assert_array_equal(renderer.render(presets[3]), audio[3])
+
+
+def test_release_ends_before_the_host_cuts_the_voice(renderer):
+    # Dynamic voices stop 0.5 s after note-off; minisub must sound the same without them.
+    spec = renderer.spec
+    preset = PresetSampler(spec, seed=2).sample(0)
+    preset[spec.used_position("amp_release")] = 1.0
+    preset[spec.used_position("amp_sustain")] = 1.0
+    cut = renderer.render(preset)
+    full = BareRenderer(dynamic_voices=False).render(preset)
+    assert _rms(full[int(1.9 * SAMPLE_RATE) : 2 * SAMPLE_RATE]) > 0.01
+    np.testing.assert_allclose(cut, full, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["osc1_wave", "filter_type", "lfo_wave", "sub_osc", "osc2_coarse"])
