@@ -38,6 +38,7 @@ class MelBaseline(nn.Module):
         super().__init__()
         self.embedding_dim = n_mfcc or n_mels
         self.min_samples = MEL_N_FFT // 2 + 1
+        self.clips_per_forward = 64
         banks = htk_mel_banks(n_mels, MEL_N_FFT, SAMPLE_RATE, 20.0, 16000.0)
         self.register_buffer("window", torch.hann_window(MEL_N_FFT), persistent=False)
         self.register_buffer("mel_basis", torch.from_numpy(banks), persistent=False)
@@ -64,6 +65,8 @@ class MultiResolutionSpectrum(nn.Module):
         self.windows = windows
         self.embedding_dim = sum(n // 2 + 1 for n in windows)
         self.min_samples = max(windows) // 2 + 1
+        # Each resolution's frames and spectrum take about 2 N floats: keep forwards small.
+        self.clips_per_forward = 8
         for n in windows:
             self.register_buffer(f"window_{n}", torch.hann_window(n), persistent=False)
 

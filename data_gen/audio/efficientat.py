@@ -47,7 +47,7 @@ VARIANTS = {
 class WindowedBlockEmbedding(nn.Module):
     """Clip audio [B, N] at 32 kHz -> time-averaged window embeddings [B, E]."""
 
-    def __init__(self, width_mult: float, with_mel: bool, window_chunk: int = 512):
+    def __init__(self, width_mult: float, with_mel: bool, window_chunk: int = 256):
         super().__init__()
         self.with_mel, self.window_chunk = with_mel, window_chunk
         self.mel = efficientat_mel()
@@ -55,6 +55,7 @@ class WindowedBlockEmbedding(nn.Module):
         self.net = MobileNetV3(width_mult).to(memory_format=torch.channels_last)
         block_dims = sum(self.net.channels[i] for i in BLOCK_IDS)
         self.embedding_dim = block_dims + (N_MELS if with_mel else 0)
+        self.clips_per_forward = 16  # 1616 windows of 5 s clips; windows run in chunks anyway
 
     def window_embeddings(self, windows_WxL: torch.Tensor) -> torch.Tensor:
         """Embeddings of independent windows: [W, L] -> float32[W, E]."""

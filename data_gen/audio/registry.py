@@ -28,7 +28,7 @@ def get_audio_model(
     dtype: str | torch.dtype | None = None,
     *,
     sha256: str | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> AudioModel:
     """Build a frozen audio model ready to `embed()`.
 
@@ -41,7 +41,8 @@ def get_audio_model(
         dtype: None/"float32", or "float16"/"bfloat16" (autocast, GPU only; the front ends and the
             baselines always compute in float32).
         sha256: expected SHA-256 of the weights file (no official hashes are published).
-        batch_size: clips per forward pass inside `embed()`.
+        batch_size: clips per forward pass inside `embed()` (default: the model's choice, which
+            bounds memory; `embed()` itself takes any number of clips).
     """
     if name in efficientat.VARIANTS:
         module, weights_tag = efficientat.build(name, weights, sha256)
@@ -66,5 +67,5 @@ def get_audio_model(
         min_samples=min_samples,
         device=device,
         dtype=dtype,
-        batch_size=batch_size,
+        batch_size=batch_size or module.clips_per_forward,
     )
