@@ -12,9 +12,14 @@ from data_gen.dataset import schema, shard_io
 
 
 def read_examples(
-    out_dir: str | os.PathLike, fmt: str | None = None, *, require_complete: bool = True
+    out_dir: str | os.PathLike,
+    fmt: str | None = None,
+    *,
+    require_complete: bool = True,
+    limit: int | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """(metadata, structured rows of every example in index order) from one format's shards.
+    """(metadata, structured rows in index order) from one format's shards (whole shards until
+    at least `limit` rows, when given).
 
     Checks each shard's record count against the metadata and that indices stay in the shard's
     range; raises naming the shard otherwise.
@@ -28,6 +33,8 @@ def read_examples(
     for shard in sorted(meta["shards"], key=lambda s: s["index_start"]):
         if shard["format"] != fmt:
             continue
+        if limit is not None and sum(len(p) for p in parts) >= limit:
+            break
         path = Path(out_dir) / shard["file"]
         payloads = shard_io.read_shard(path, fmt)
         rows = (

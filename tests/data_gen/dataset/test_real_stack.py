@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from data_gen import generate as cli
+from data_gen import inspect
 
 ROOT = Path(__file__).resolve().parents[3]
 ARGS = ["--synth", "minisub", "--audio-model", "mel128", "--split", "val", "--seed", "7",
@@ -34,6 +35,10 @@ def test_cli_and_beam_direct_runner_give_the_same_folder(tmp_path):
     assert local == beam
     meta = json.loads(local["metadata.json"])
     assert meta["complete"] and meta["num_examples"] + len(meta["failed_indices"]) == 20
+    # Re-rendering stored presets reproduces the stored RMS; WAV + PNG are written.
+    assert inspect.main([str(tmp_path / "a"), "--render", "2", "--out", str(tmp_path / "i")]) == 0
+    assert len(list((tmp_path / "i").glob("val_*.wav"))) == 2
+    assert len(list((tmp_path / "i").glob("val_*.png"))) == 2
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):

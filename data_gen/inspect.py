@@ -1,0 +1,129 @@
+"""CLI: check and summarise a dataset folder; re-render a few examples to WAV and spectrogram PNG.
+
+    python -m data_gen.inspect DIR [--format array_record] [--limit 100000] [--render 4]
+
+Prints counts (examples, shards, failed, RMS rejections), per-feature statistics and non-finite
+counts, then re-renders the first `--render` examples from their stored presets into
+`DIR/inspect/` or `--out` (WAV + spectrogram PNG) and compares their RMS with the stored one
+(the data are reproducible only if they match). Exits with status 1 on NaN/inf or an RMS mismatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from data_gen.dataset import reader
+
+RMS_TOLERANCE = 1e-4  # relative; re-rendering the same preset must give the same clip
+
+
+def feature_stats(rows: np.ndarray) -> list[dict]:
+    """min/max/mean/std and non-finite count of every feature (over all its values)."""
+    out = []
+    for name in rows.dtype.names:
+        values = rows[name].astype(np.float64).reshape(len(rows), -1)
+        finite = np.isfinite(values)
+        v = values[finite]
+        out.append({
+            "name": name,
+            "shape": list(rows.dtype[name].shape),
+            "nonfinite": int((~finite).sum()),
+            **({"min": v.min(), "max": v.max(), "mean": v.mean(), "std": v.std()} if v.size
+               else {}),
+        })  # fmt: skip
+    return out
+
+
+def write_wav(path: Path, audio_S: np.ndarray, sample_rate: int) -> None:
+    pcm = (np.clip(audio_S, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(sample_rate)
+        f.writeframes(pcm.tobytes())
+
+
+def write_spectrogram(path: Path, audio_S: np.ndarray, sample_rate: int, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_fft, hop = 1024, 256
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(audio_S, n_fft // 2), n_fft)[::hop]
+    power = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1)) ** 2
+    db = 10 * np.log10(np.maximum(power.T, 1e-10))
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    extent = (0, len(audio_S) / sample_rate, 0, sample_rate / 2000)
+    ax.imshow(db, origin="lower", aspect="auto", extent=extent, vmin=db.max() - 90, cmap="magma")
+    ax.set(xlabel="time (s)", ylabel="frequency (kHz)", title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def rerender(meta: dict, rows: np.ndarray, out_dir: Path) -> float:
+    """Re-render rows to WAV/PNG under out_dir; return the largest relative RMS difference."""
+    from data_gen.render import RenderSettings, make_renderer
+    from data_gen.synths.spec import SynthSpec
+
+    spec = SynthSpec.from_json(meta["synth"])
+    settings = RenderSettings.from_json(meta["render"])
+    audio_NxS = make_renderer(spec, settings).render(rows["params"])
+    out_dir.mkdir(exist_ok=True)
+    worst = 0.0
+    for row, audio_S in zip(rows, audio_NxS, strict=True):
+        rms = float(np.sqrt(np.mean(np.square(audio_S, dtype=np.float64))))
+        worst = max(worst, abs(rms - row["rms"]) / max(row["rms"], 1e-12))
+        stem = f"{meta['split']}_{int(row['index']):08d}"
+        write_wav(out_dir / f"{stem}.wav", audio_S, settings.sample_rate)
+        title = f"{spec.name} {meta['split']} #{int(row['index'])}  rms {rms:.4f}"
+        write_spectrogram(out_dir / f"{stem}.png", audio_S, settings.sample_rate, title)
+    return worst
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m data_gen.inspect", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("folder", type=Path)
+    p.add_argument("--format", default=None, help="which shards to read (default: the first)")
+    p.add_argument("--limit", type=int, default=100_000, help="read whole shards up to this many")
+    p.add_argument("--render", type=int, default=4, help="examples to re-render (0: none)")
+    p.add_argument("--out", type=Path, default=None, help="WAV/PNG folder (default DIR/inspect)")
+    args = p.parse_args(argv)
+    try:
+        meta, rows = reader.read_examples(args.folder, args.format, limit=args.limit)
+    except (FileNotFoundError, ValueError) as e:
+        p.error(str(e))
+    print(f"{args.folder}: synth {meta['synth']['name']}, audio model {meta['audio_model']['name']}"
+          f", split {meta['split']}, seed {meta['seed']}, complete {meta['complete']}")  # fmt: skip
+    print(f"  examples {meta['num_examples']} in {len(meta['shards'])} shard files "
+          f"({', '.join(meta['formats'])}); failed {len(meta['failed_indices'])}; RMS "
+          f"rejections {meta.get('num_rejected', 0)}; read {len(rows)}")  # fmt: skip
+    bad = False
+    head = ("feature", "shape", "min", "max", "mean", "std")
+    print("  {:<10} {:<12} {:>10} {:>10} {:>10} {:>10} nonfinite".format(*head))
+    for s in feature_stats(rows):
+        print(f"  {s['name']:<10} {str(s['shape']):<12} {s.get('min', np.nan):>10.4g} "
+              f"{s.get('max', np.nan):>10.4g} {s.get('mean', np.nan):>10.4g} "
+              f"{s.get('std', np.nan):>10.4g} {s['nonfinite']}")  # fmt: skip
+        bad |= s["nonfinite"] > 0
+    if args.render > 0 and len(rows):
+        out = args.out or args.folder / "inspect"
+        worst = rerender(meta, rows[: args.render], out)
+        print(f"  re-rendered {min(args.render, len(rows))} examples to {out}/ (WAV + PNG); "
+              f"largest relative RMS difference {worst:.2e}")  # fmt: skip
+        bad |= worst > RMS_TOLERANCE
+    print("  FAILED: non-finite values or RMS mismatch" if bad else "  OK")
+    return int(bad)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
