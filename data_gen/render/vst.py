@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.render.base import Renderer, clip_rms
+from data_gen.render.base import Renderer, clip_rms, quiet_stderr
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.spec import SynthSpec
 
@@ -26,7 +26,8 @@ class VstRenderer(Renderer):
             )
         start = time.perf_counter()
         try:
-            self.processor = self.engine.make_plugin_processor(spec.name, str(path))
+            with quiet_stderr():  # DawDreamer and plug-ins narrate every load
+                self.processor = self.engine.make_plugin_processor(spec.name, str(path))
         except RuntimeError as err:
             raise ValueError(f"{where} could not be loaded by DawDreamer: {err}") from None
         self.load_seconds = time.perf_counter() - start

@@ -142,6 +142,18 @@ def test_plugin_out_of_range_index_is_refused(short_settings) -> None:
         make_renderer(dataclasses.replace(spec, params=tuple(params)), short_settings)
 
 
+@pytest.mark.skipif(not AMSYNTH.exists(), reason="Debian package amsynth not installed")
+def test_plugin_that_stays_silent_is_refused(short_settings) -> None:
+    from data_gen.synths.registry import get_spec
+
+    spec = get_spec("amsynth")
+    params = [
+        dataclasses.replace(p, default=0.0) if p.name == "master_vol" else p for p in spec.params
+    ]
+    with pytest.raises(ValueError, match="produced no audio.*not an instrument"):
+        make_renderer(dataclasses.replace(spec, params=tuple(params)), short_settings)
+
+
 @pytest.mark.slow
 def test_dx7_compiles_only_the_algorithm_it_needs(short_settings) -> None:
     from data_gen.synths.registry import get_spec

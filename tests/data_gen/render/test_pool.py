@@ -92,12 +92,12 @@ def test_crashes_are_retried_once_then_failed(tiny_spec, short_settings, monkeyp
 
 def test_hangs_are_killed_and_the_job_goes_on(tiny_spec, short_settings, monkeypatch) -> None:
     monkeypatch.setenv(FAULTS_ENV, "hang@2,hang@4x1")
-    with RenderPool(tiny_spec, short_settings, num_workers=2, timeout_s=1.5, chunk_size=2) as pool:
+    with RenderPool(tiny_spec, short_settings, num_workers=2, timeout_s=2.0, chunk_size=2) as pool:
         results = list(pool.render_examples(range(6), seed=1))
         assert pool.restarts == 3
         assert [r.index for r in pool.render_examples([0, 1], seed=1)] == [0, 1]
     assert [r.failed for r in results] == [False, False, True, False, False, False]
-    assert "hung: no progress for 1.5 s while rendering" in results[2].error
+    assert "hung: no progress for 2.0 s while rendering" in results[2].error
 
 
 def test_engine_that_cannot_start_fails_the_pool(tiny_spec, tmp_path) -> None:
