@@ -89,8 +89,8 @@ def build(
     """
     variant = VARIANTS[name]
     module = WindowedBlockEmbedding(variant.width_mult, variant.with_mel)
-    if weights is not None and str(weights).startswith("random"):
-        _, _, seed_text = str(weights).partition(":")
+    if isinstance(weights, str) and (weights == "random" or weights.startswith("random:")):
+        _, _, seed_text = weights.partition(":")
         if seed_text and not seed_text.isdigit():
             raise ValueError(
                 f"{name}: weights='random:<seed>' needs an integer seed, got {weights!r}"

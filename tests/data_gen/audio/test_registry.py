@@ -39,3 +39,13 @@ def test_input_at_another_rate_is_resampled():
     )
     with pytest.raises(ValueError, match="too short"):
         model.embed(audio[:, :3000], sample_rate=44100)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_gpu_mixed_precision_close_to_float32(dtype):
+    audio = np.random.default_rng(0).uniform(-0.5, 0.5, (4, 16000)).astype(np.float32)
+    reference = get_audio_model("mn04_mel", weights="random", device="cpu").embed(audio)
+    fast = get_audio_model("mn04_mel", weights="random", device="cuda", dtype=dtype).embed(audio)
+    assert fast.dtype == np.float32
+    np.testing.assert_allclose(fast, reference, rtol=0.05, atol=0.02 * np.abs(reference).max())
