@@ -10,7 +10,11 @@ Render contract (the renderer in `data_gen/render/` implements it):
 - Every other parameter is a Faust slider addressed by `Param.address`, the address DawDreamer
   reports in polyphonic mode, e.g. `/Polyphonic/Voices/DX7/Operator_1/Tone/Coarse` (checked by
   compiling algorithm 1; every algorithm exposes the same 144 sliders in the same order, so
-  `Param.index` is the position in `get_parameters_description()`).
+  `Param.index` is the position in `get_parameters_description()`). The `/Polyphonic/Voices`
+  prefix appears only with `num_voices >= 2`: with one voice the address is `/DX7/...`.
+- DawDreamer's dynamic voices (the default) stop a voice shortly after note-off, which cuts DX7
+  release tails; `dynamic_voices = False` keeps them at about 4x the render cost (measured with
+  2 voices). Either way is deterministic; the renderer chooses.
 - Faust sliders use DX7 units, not [0, 1]: most are 0..99, feedback 0..7, coarse 0..31, detune
   (`Tune`) -7..7, transpose -24..24, LFO wave 0..5, A mod sens 0..3, mode/sync 0..1. The renderer
   maps a raw value r in [0, 1] to `min + r * (max - min)` using the slider's `min`/`max` from

@@ -1,9 +1,11 @@
 """The `minisub` spec: the project's small Faust subtractive synth (faust/minisub.dsp), the default.
 
-Every slider of minisub.dsp spans [0, 1] with step 0.001, so a raw value is sent as is; the DSP
-maps it to its physical range. Categorical and discretised sliders pick choice
-`round(v * (n - 1))` of their n choices; the spec's values are the matching grid
-`round(k / (n - 1), 3)`.
+Sliders are addressed as `/Polyphonic/Voices/minisub/<name>` (DawDreamer with `num_voices >= 2`;
+with one voice the prefix is only `/minisub`) and `Param.index` is their position in
+`get_parameters_description()`. Every slider of minisub.dsp spans [0, 1] with step 0.001, so a
+raw value is sent as is; the DSP maps it to its physical range. Categorical and discretised
+sliders pick choice `round(v * (n - 1))` of their n choices; the spec's values are the matching
+grid `round(k / (n - 1), 3)`.
 
 | parameter            | kind          | DSP mapping of v in [0, 1]                        |
 |----------------------|---------------|---------------------------------------------------|
