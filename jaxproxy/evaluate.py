@@ -1,0 +1,127 @@
+"""The paper's test protocol for an exported proxy: MRR, top-k MRR, recall@k over random subsets.
+
+python -m jaxproxy.evaluate --proxy=runs/x/export --data=data/minisub_mel128/test --out=eval.json
+
+Each of `runs` runs draws `subset_size` examples (all of them when the set is smaller, as for the
+paper's 404 TAL-NM presets), ranks every preset embedding's own audio embedding among the
+subset's audio embeddings (L1), and reports mean and std over the runs (facts 7.2-7.3). Subsets
+come from numpy's PCG64 seeded with seed + run, not torch's randperm: the figures are the same
+protocol, not the reference's exact subsets.
+"""
+
+import json
+import os
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from jaxproxy import load_proxy
+from jaxproxy.data import open_dataset
+from jaxproxy.metrics import retrieval_metrics
+
+
+def embed_presets(proxy, presets_NxP: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Runs the proxy over all presets in fixed-size batches (one compile), float32[N, E]."""
+    encode = jax.jit(proxy.apply)
+    n = presets_NxP.shape[0]
+    out = np.empty((n, proxy.embedding_dim), np.float32)
+    for start in range(0, n, batch_size):
+        chunk = presets_NxP[start : start + batch_size]
+        pad = batch_size - chunk.shape[0]
+        padded = np.pad(chunk, ((0, pad), (0, 0))) if pad else chunk
+        out[start : start + chunk.shape[0]] = np.asarray(
+            encode(proxy.weights, jnp.asarray(padded))
+        )[: chunk.shape[0]]
+    return out
+
+
+def test_protocol(
+    preset_emb_NxE: np.ndarray,
+    audio_emb_NxE: np.ndarray,
+    *,
+    runs: int = 100,
+    subset_size: int = 4096,
+    seed: int = 42,
+) -> dict[str, dict[str, float]]:
+    """Mean and std of `retrieval_metrics` over `runs` random subsets."""
+    n = preset_emb_NxE.shape[0]
+    if n < 2:
+        raise ValueError(f"the test protocol needs at least 2 examples, got {n}")
+    size = min(subset_size, n)
+    per_run: dict[str, list[float]] = {}
+    for run in range(runs):
+        subset = np.random.default_rng(seed + run).permutation(n)[:size]
+        metrics = retrieval_metrics(
+            jnp.asarray(preset_emb_NxE[subset]), jnp.asarray(audio_emb_NxE[subset])
+        )
+        for name, value in metrics.items():
+            per_run.setdefault(name, []).append(value)
+    return {
+        name: {"mean": float(np.mean(v)), "std": float(np.std(v))} for name, v in per_run.items()
+    }
+
+
+def evaluate(
+    proxy_dir: str, data_dir: str, *, runs: int = 100, subset_size: int = 4096, seed: int = 42
+) -> dict[str, object]:
+    """Loads an exported proxy and a dataset of the same synth, and runs the test protocol."""
+    proxy = load_proxy(proxy_dir)
+    dataset = open_dataset(
+        data_dir,
+        expect_synth=proxy.info["synth"],
+        expect_embedding_dim=proxy.embedding_dim,
+        expect_num_params=proxy.num_params,
+    )
+    arrays = dataset.load_arrays(("params", "embedding"))
+    preset_emb = embed_presets(proxy, arrays["params"])
+    if not np.all(np.isfinite(preset_emb)):
+        raise FloatingPointError(f"proxy {proxy_dir} gives non-finite embeddings on {data_dir}")
+    return {
+        "proxy": proxy_dir,
+        "data": data_dir,
+        "num_examples": dataset.num_examples,
+        "runs": runs,
+        "subset_size": min(subset_size, dataset.num_examples),
+        "metrics": test_protocol(
+            preset_emb, arrays["embedding"], runs=runs, subset_size=subset_size, seed=seed
+        ),
+    }
+
+
+def format_table(
+    result: Mapping[str, object],
+    names=("mrr", "l1", "top1_mrr", "avg_recall@1", "avg_recall@5", "avg_recall@10"),
+) -> str:
+    """A markdown table of the headline metrics."""
+    metrics = result["metrics"]
+    rows = ["| metric | mean | std |", "|---|---|---|"]
+    rows += [f"| {n} | {metrics[n]['mean']:.4f} | {metrics[n]['std']:.4f} |" for n in names]
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    FLAGS = flags.FLAGS  # noqa: N806
+    result = evaluate(
+        FLAGS.proxy, FLAGS.data, runs=FLAGS.runs, subset_size=FLAGS.subset_size, seed=FLAGS.seed
+    )
+    print(format_table(result))
+    if FLAGS.out:
+        os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
+        tmp = FLAGS.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=2)
+        os.replace(tmp, FLAGS.out)
+
+
+if __name__ == "__main__":
+    flags.DEFINE_string("proxy", None, "Export folder (python -m jaxproxy.export).", required=True)
+    flags.DEFINE_string("data", None, "Dataset folder of the same synth.", required=True)
+    flags.DEFINE_string("out", None, "Where to write the results as JSON.")
+    flags.DEFINE_integer("runs", 100, "Random subsets.")
+    flags.DEFINE_integer("subset_size", 4096, "Examples per subset.")
+    flags.DEFINE_integer("seed", 42, "Subset seed of run 0.")
+    app.run(main)
