@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from data_gen.synths.paper_specs import paper_table_rows
+from data_gen.synths.paper_specs import PAPER_DIR, paper_table_rows, read_param_table
 from data_gen.synths.registry import get_spec
 from data_gen.synths.sampling import PresetSampler
 from data_gen.synths.spec import match_pattern
@@ -101,3 +101,13 @@ def test_paper_sampling_choices():
         :, talnm.used_position("osc_1_waveform")
     ]
     assert abs((wave == 2).mean() - 0.1) < 0.02  # "not too much noise"
+
+
+def test_malformed_table_names_file_and_line(tmp_path):
+    good = (PAPER_DIR / "params-talnm.tsv").read_text().splitlines()
+    bad_row = good[2].split("\t")
+    bad_row[7] = "0,zero"  # values column
+    path = tmp_path / "params-bad.tsv"
+    path.write_text("\n".join([good[0], good[1], "\t".join(bad_row)]) + "\n")
+    with pytest.raises(ValueError, match=r"params-bad.tsv line 3 .*values"):
+        read_param_table(path)
