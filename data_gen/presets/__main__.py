@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", required=True, type=Path)
     exp.add_argument("--names", type=Path, help="with .npy: a text file, one name per line")
     exp.add_argument("--single", action="store_true", help="DX7: single-voice messages")
+    exp.add_argument("--split", action="store_true", help="DX7: one file per 32 voices")
     return parser
 
 
@@ -91,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 synth, presets = load_presets(args.source)
                 _check_synth(args.synth, synth, args.source)
-            formats.export_presets(args.synth, presets, args.out, single=args.single)
-            print(f"{len(presets)} presets -> {args.out}")
+            written = formats.export_presets(
+                args.synth, presets, args.out, single=args.single, split=args.split
+            )
+            print(f"{len(presets)} presets -> {', '.join(map(str, written))}")
     except (PresetFileError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

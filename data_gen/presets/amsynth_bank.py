@@ -13,12 +13,9 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from data_gen.presets.errors import PresetFileError, problem
 from data_gen.presets.preset_set import ImportedPreset
 from data_gen.synths.amsynth import AMSYNTH_NATIVE
-from data_gen.synths.spec import SynthSpec
 
 MAGIC = "amSynth"
 _PRESET = "<preset> <name>"
@@ -129,17 +126,3 @@ def format_amsynth_bank(presets: Sequence[AmsynthPreset]) -> str:
         lines += [f"{_PARAMETER} {k} {v:g}" for k, v in preset.values.items()]
     lines.append("EOF")
     return "\n".join(lines) + "\n"
-
-
-def vectors_to_bank(spec: SynthSpec, vectors: np.ndarray, names: Sequence[str]) -> str:
-    """Preset vectors of the `amsynth` spec -> bank text; excluded parameters at held values."""
-    raw = spec.to_render_values(np.asarray(vectors))
-    if len(raw) != len(names):
-        raise ValueError(f"{len(raw)} preset vectors but {len(names)} names")
-    held = {p.name: p.default for p in spec.excluded_params}
-    presets = []
-    for row, name in zip(raw, names, strict=True):
-        parameters = dict(held)
-        parameters.update({p.name: float(r) for p, r in zip(spec.used_params, row, strict=True)})
-        presets.append(from_parameters(parameters, name))
-    return format_amsynth_bank(presets)

@@ -116,6 +116,21 @@ def export_presets(
     path: str | Path,
     single: bool = False,
     channel: int = 0,
-) -> None:
-    """Write presets to `path` atomically (nothing is left behind when encoding fails)."""
-    write_bytes_atomic(path, encode_presets(synth, presets, single, channel))
+    split: bool = False,
+) -> list[Path]:
+    """Write presets to `path` atomically (nothing is left behind when encoding fails).
+
+    With `split`, DX7 presets beyond one cartridge go to `stem_001.syx`, `stem_002.syx`, ...
+    (32 voices each). Returns the files written.
+    """
+    path = Path(path)
+    size = dx7_sysex.VOICES_PER_CARTRIDGE
+    if not (split and _base(synth) in dx7_presets.DX7_SYNTHS and len(presets) > size):
+        write_bytes_atomic(path, encode_presets(synth, presets, single, channel))
+        return [path]
+    chunks = [presets[k : k + size] for k in range(0, len(presets), size)]
+    blobs = [encode_presets(synth, chunk, single, channel) for chunk in chunks]  # all or none
+    paths = [path.with_name(f"{path.stem}_{k:03d}{path.suffix}") for k in range(1, len(blobs) + 1)]
+    for out, blob in zip(paths, blobs, strict=True):
+        write_bytes_atomic(out, blob)
+    return paths

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data_gen.presets import amsynth_bank as ab
+from data_gen.presets import formats
 from data_gen.presets.errors import PresetFileError, PresetWarning
 from data_gen.synths.amsynth import AMSYNTH_NATIVE
 from data_gen.synths.registry import get_spec
@@ -64,7 +65,8 @@ def test_vectors_to_bank():
     spec = get_spec("amsynth")
     rng = np.random.default_rng(1)
     vectors = spec.from_render_values(rng.uniform(size=(3, spec.num_used)))
-    text = ab.vectors_to_bank(spec, vectors, ["a", "b", "c"])
+    presets = formats.vectors_to_presets(spec, vectors, ["a", "b", "c"])
+    text = formats.encode_presets("amsynth", presets).decode()
     presets = ab.parse_amsynth_bank(text)
     raw = np.array([[ab.to_parameters(p)[q.name] for q in spec.used_params] for p in presets])
     np.testing.assert_allclose(spec.from_render_values(raw), vectors, atol=1e-5)

@@ -66,6 +66,14 @@ def test_cli_import_process_export(tmp_path, capsys):
     bank = tmp_path / "kept.syx"
     assert main(["export", "--synth", "dx7", str(kept), "--out", str(bank)]) == 0
     assert len(sx.read_dx7_file(bank)) == 32
+
+    both = tmp_path / "both.syx"
+    assert main(["export", "--synth", "dx7", str(out), "--out", str(both)]) == 2
+    assert "32-voice" in capsys.readouterr().err and not both.exists()
+    assert main(["export", "--synth", "dx7", str(out), "--out", str(both), "--split"]) == 0
+    parts = sorted(tmp_path.glob("both_*.syx"))
+    assert [p.name for p in parts] == ["both_001.syx", "both_002.syx"]
+    assert parts[1].read_bytes() == path.read_bytes()  # the second copy, byte-identical
     capsys.readouterr()
 
 
