@@ -15,6 +15,7 @@ from torch import nn
 from data_gen.audio import weights as weights_lib
 from data_gen.audio.frontend import efficientat_mel
 from data_gen.audio.mobilenet import MobileNetV3, init_random
+from data_gen.audio.windowed_mel import window_log_mels
 
 SAMPLE_RATE = 32000
 WINDOW = 5120  # 160 ms
@@ -57,9 +58,8 @@ class WindowedBlockEmbedding(nn.Module):
         self.embedding_dim = block_dims + (N_MELS if with_mel else 0)
         self.clips_per_forward = 16  # 1616 windows of 5 s clips; windows run in chunks anyway
 
-    def window_embeddings(self, windows_WxL: torch.Tensor) -> torch.Tensor:
-        """Embeddings of independent windows: [W, L] -> float32[W, E]."""
-        mel_WxMxT = self.mel(windows_WxL)
+    def window_embeddings(self, mel_WxMxT: torch.Tensor) -> torch.Tensor:
+        """Embeddings of independent windows from their log-mels: [W, M, T] -> float32[W, E]."""
         mel_Wx1xMxT = mel_WxMxT[:, None].contiguous(memory_format=torch.channels_last)
         maps = self.net.block_outputs(mel_Wx1xMxT, BLOCK_IDS)
         parts = [mel_WxMxT.mean(dim=-1)] if self.with_mel else []
@@ -67,12 +67,10 @@ class WindowedBlockEmbedding(nn.Module):
         return torch.cat(parts, dim=1)
 
     def forward(self, audio_BxN: torch.Tensor) -> torch.Tensor:
-        batch = audio_BxN.shape[0]
-        padded_BxN = nn.functional.pad(audio_BxN[:, None], (WINDOW // 2, WINDOW // 2), "reflect")
-        windows_BxWxL = padded_BxN[:, 0].unfold(-1, WINDOW, HOP)
-        num_windows = windows_BxWxL.shape[1]
-        flat_WxL = windows_BxWxL.reshape(batch * num_windows, WINDOW)
-        emb_WxE = torch.cat([self.window_embeddings(c) for c in flat_WxL.split(self.window_chunk)])
+        mel_BxWxMxT = window_log_mels(self.mel, audio_BxN, WINDOW, HOP)
+        batch, num_windows = mel_BxWxMxT.shape[:2]
+        mel_WxMxT = mel_BxWxMxT.flatten(0, 1)
+        emb_WxE = torch.cat([self.window_embeddings(c) for c in mel_WxMxT.split(self.window_chunk)])
         return emb_WxE.reshape(batch, num_windows, -1).mean(dim=1)
 
 

@@ -77,20 +77,33 @@ class KaldiLogMel(nn.Module):
         banks = kaldi_mel_banks(n_mels, n_fft, sample_rate, fmin, fmax)
         self.register_buffer("window", window, persistent=False)
         self.register_buffer("mel_basis", torch.from_numpy(banks), persistent=False)
+        # The window centred in n_fft zeros, as torch.stft applies it, for `frames_to_mel`.
+        side = (n_fft - win_length) // 2
+        padded_window = nn.functional.pad(window, (side, n_fft - win_length - side))
+        self.register_buffer("window_nfft", padded_window, persistent=False)
 
     def num_frames(self, num_samples: int) -> int:
         """Frames produced for `num_samples` input samples (pre-emphasis drops one)."""
         return 1 + (num_samples - 1) // self.hop
+
+    def log(self, mel: torch.Tensor) -> torch.Tensor:
+        """The log compression of this front end, applied to mel energies."""
+        if self.log_kind == "efficientat":
+            return (torch.log(mel + 1e-5) + 4.5) / 5.0
+        return 10.0 * torch.log10(mel.clamp_min(1e-8))
+
+    def frames_to_mel(self, frames_xF: torch.Tensor) -> torch.Tensor:
+        """Mel energies (no log) of already cut, pre-emphasised frames: [..., n_fft] -> [..., M]."""
+        spec_xK = torch.fft.rfft(frames_xF * self.window_nfft)
+        power_xK = spec_xK.real.square() + spec_xK.imag.square()
+        return torch.matmul(power_xK, self.mel_basis.T)
 
     def forward(self, audio_BxN: torch.Tensor) -> torch.Tensor:
         """float[B, N] -> float32[B, n_mels, T]."""
         with torch.autocast(audio_BxN.device.type, enabled=False):
             audio_BxN = preemphasis(audio_BxN.float())
             power_BxFxT = power_stft(audio_BxN, self.n_fft, self.hop, self.window)
-            mel_BxMxT = torch.matmul(self.mel_basis, power_BxFxT)
-            if self.log_kind == "efficientat":
-                return (torch.log(mel_BxMxT + 1e-5) + 4.5) / 5.0
-            return 10.0 * torch.log10(mel_BxMxT.clamp_min(1e-8))
+            return self.log(torch.matmul(self.mel_basis, power_BxFxT))
 
 
 def efficientat_mel() -> KaldiLogMel:
