@@ -1,9 +1,10 @@
 """EfficientAT embeddings as the paper uses them: block features of 160 ms windows, time-averaged.
 
 Following synth-proxy's HEAR wrapper: the clip is reflect-padded by half a window, cut into 160 ms
-windows at a 50 ms hop (floor(N / 1600) + 1 windows), and each window goes through the log-mel front
-end and the network on its own. A window's embedding is [time-mean of its log-mel (128), only for
-the `_mel` variants] + the (freq, time) means of the outputs of blocks 5, 11, 13 and 15; the clip's
+windows at a 50 ms hop (floor(N / 1600) + 1 windows), and each window goes through the log-mel
+front end and the network on its own (`windowed_mel` computes the STFT frames that windows share
+only once). A window's embedding is [time-mean of its log-mel (128), only for the `_mel`
+variants] + the (freq, time) means of the outputs of blocks 5, 11, 13 and 15; the clip's
 embedding ("avg_time") is the mean over its windows.
 """
 

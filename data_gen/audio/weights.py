@@ -99,7 +99,8 @@ def resolve_checkpoint(
     Args:
         checkpoint: a key of CHECKPOINT_FILES.
         weights: None (cached file, else download from the official release), a local file path,
-            or a URL (http(s):// or file://) to download into the cache.
+            or a URL (http(s):// or file://) to download into the cache (unless the cache already
+            holds a file of the official name, which is then checked and used).
         sha256: expected hex digest; overrides KNOWN_SHA256 and the stored download hash.
 
     Returns:

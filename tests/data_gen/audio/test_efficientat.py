@@ -104,3 +104,12 @@ def test_version_names_the_weights():
     assert "mn20_mel" in model.version and "random-seed3" in model.version
     with pytest.raises(ValueError, match="integer seed"):
         get_audio_model("mn04", weights="random:x")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mn04", "mn20_mel"])
+def test_paper_clip_length(name):
+    # The paper's renders: 5 s at 32 kHz -> 101 windows per clip, averaged.
+    model = get_audio_model(name, weights="random", device="cpu")
+    emb = model.embed(_clips(3, 160000))
+    assert emb.shape == (3, DIMS[name]) and np.isfinite(emb).all()
