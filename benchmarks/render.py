@@ -71,7 +71,8 @@ def bench_synth(name: str, n: int, workers: list[int], settings: RenderSettings)
     for k in workers:
         start = time.perf_counter()
         with RenderPool(spec, settings, num_workers=k, timeout_s=600) as pool:
-            for _ in pool.render_presets(presets_NxP[: 2 * k]):  # warm-up: every worker compiles
+            # Warm-up: enough chunks that every worker gets one (and compiles dx7 algorithm 1).
+            for _ in pool.render_presets(presets_NxP[: 4 * k * pool.chunk_size]):
                 pass
             ready_s = time.perf_counter() - start
             pids = [w.process.pid for w in pool._workers]
