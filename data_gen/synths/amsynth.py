@@ -14,7 +14,9 @@ mode (one note per preset), and key/velocity tracking (fixed note and velocity),
 excludes Diva's `*keyfollow`/`*velocity`. Random LFO shapes (noise, sample & hold) are excluded
 like Dexed/TAL-NM's S&H; noise oscillators are kept at a low weight ("not too much noise").
 Attack is limited to the first half of its range (up to 1.95 s, the note lasts 2 s) and release
-to 0.6 (4.7 s) so that most random presets are audible in a 5 s render.
+to 0.6 (4.7 s) so that random presets sound like notes in a 5 s render. Measured (300 random
+presets, seed 0, 2 s note at MIDI 60 / velocity 100): 96.3% have an RMS in (0.01, 1), 3.7% are
+too quiet, none too loud.
 """
 
 from __future__ import annotations
