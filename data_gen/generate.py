@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from data_gen.dataset import extras as extras_lib
 from data_gen.dataset import schema
-from data_gen.dataset.generator import PAPER_PRESETS, generate
+from data_gen.dataset.generator import PAPER_PRESETS, generate, share_cores_with_workers
 from data_gen.dataset.merge import merge
 
 
@@ -129,6 +129,8 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
         )
     except ValueError as e:
         parser.error(str(e))
+    if str(model.device).startswith("cpu"):
+        share_cores_with_workers(args.workers)
     return spec, RenderSettings(sample_rate=model.sample_rate), model
 
 

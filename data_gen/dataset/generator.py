@@ -42,6 +42,19 @@ def audio_model_json(model: AudioModel) -> dict[str, Any]:
     }
 
 
+def share_cores_with_workers(workers: int) -> int:
+    """Give torch in this process only the cores the render workers leave (at least one).
+
+    On a CPU-only machine the audio model runs beside the workers; more torch threads than free
+    cores only add contention (measured here: 7.7 vs 6.4 CPU ms per mel128 clip, 2 vs 1 thread).
+    """
+    import torch
+
+    threads = max(1, len(os.sched_getaffinity(0)) - workers)
+    torch.set_num_threads(threads)
+    return threads
+
+
 def default_pool_factory(spec, settings, num_workers: int, timeout_s: float):
     from data_gen.render import RenderPool
 
@@ -55,8 +68,11 @@ def embed_fixed(model: AudioModel, audio_BxN: np.ndarray, slots: np.ndarray, bat
     so an example's embedding does not depend on the number of workers, the shard size or where
     a resumed run started.
     """
-    padded = np.zeros((batch_size, audio_BxN.shape[1]), np.float32)
-    padded[slots] = audio_BxN
+    if len(slots) == batch_size:  # a full batch is already in slot order: no padded copy
+        padded = audio_BxN
+    else:
+        padded = np.zeros((batch_size, audio_BxN.shape[1]), np.float32)
+        padded[slots] = audio_BxN
     emb = np.asarray(model.embed(padded), dtype=np.float32)
     if emb.shape != (batch_size, model.embedding_dim):
         raise ValueError(
