@@ -6,12 +6,25 @@ import csv
 import functools
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
-from jaxproxy.models import PresetLayout
+from jaxproxy.models import PresetLayout, build_encoder
 
 REFERENCE = Path("/work/shared/reference")
 PAPER_SYNTHS = ("dexed", "diva", "talnm")
+
+# Small sizes for forward passes on every layout (the layout decides the input shapes).
+SMALL = {
+    "mlp_oh": dict(d_hidden=32),
+    "hn_oh": dict(d_hidden=32, num_layers=3),
+    "hn_pt": dict(d_token=8, d_hidden=32, num_layers=3),
+    "hn_ptgru": dict(d_token=16, d_hidden=32, num_layers=3),
+    "tfm": dict(d_token=32, num_layers=2, num_heads=4, d_ff=64),
+}
+SMALL_OUT_DIM = 24
 
 
 @functools.cache
@@ -47,6 +60,26 @@ def synthetic_layout() -> PresetLayout:
     kinds = ["cat", "num", "bin", "cat", "num", "num", "cat", "bin"]
     cards = [3, -1, 2, 5, -1, -1, 2, 2]
     return PresetLayout.from_kinds(kinds, cards, name="synthetic")
+
+
+def small_encoder(name: str, synth: str = "synthetic") -> nnx.Module:
+    """A fresh small encoder (SMALL sizes, out_dim 24, seed 0); built once per process, copied."""
+    graphdef, state = _small_encoder_split(name, synth)
+    return nnx.merge(graphdef, jax.tree.map(jnp.copy, state))
+
+
+@functools.cache
+def _small_encoder_split(name: str, synth: str):
+    # Eager construction compiles every initialiser per shape: share one build between tests.
+    layout = synthetic_layout() if synth == "synthetic" else synth_layout(synth)
+    model = build_encoder(name, layout, SMALL_OUT_DIM, rngs=nnx.Rngs(0), **SMALL[name])
+    return nnx.split(model)
+
+
+def jit_forward(model: nnx.Module, presets) -> jax.Array:
+    """The model's forward pass under jax.jit (split/merge), as trainers run it."""
+    graphdef, state = nnx.split(model)
+    return jax.jit(lambda state, x: nnx.merge(graphdef, state)(x))(state, jnp.asarray(presets))
 
 
 def random_presets(layout: PresetLayout, batch: int, seed: int = 0) -> np.ndarray:

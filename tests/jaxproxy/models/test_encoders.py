@@ -13,7 +13,15 @@ from jaxproxy.models import (
     count_params,
     encoder_hyperparameters,
 )
-from tests.jaxproxy.models.helpers import random_presets, synth_layout, synthetic_layout
+from tests.jaxproxy.models.helpers import (
+    SMALL,
+    SMALL_OUT_DIM,
+    jit_forward,
+    random_presets,
+    small_encoder,
+    synth_layout,
+    synthetic_layout,
+)
 
 NAMES = ("mlp_oh", "hn_oh", "hn_pt", "hn_ptgru", "tfm")
 
@@ -25,15 +33,6 @@ PAPER_COUNTS = {
     ("talnm", 192): (4_806_848, 6_138_048, 4_668_544, 7_059_264, 4_815_040),
     ("dexed", 1072): (6_687_792, 6_843_952, 6_465_904, 7_750_576, 5_050_928),
     ("diva", 1072): (7_210_032, 7_039_792, 8_874_288, 7_848_496, 5_116_208),
-}
-
-# Small sizes for forward passes on every layout (the layout decides the input shapes).
-SMALL = {
-    "mlp_oh": dict(d_hidden=32),
-    "hn_oh": dict(d_hidden=32, num_layers=3),
-    "hn_pt": dict(d_token=8, d_hidden=32, num_layers=3),
-    "hn_ptgru": dict(d_token=16, d_hidden=32, num_layers=3),
-    "tfm": dict(d_token=32, num_layers=2, num_heads=4, d_ff=64),
 }
 
 
@@ -61,10 +60,8 @@ def test_batch_stats_are_not_parameters():
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_on_every_layout(name, synth):
     layout = synthetic_layout() if synth == "synthetic" else synth_layout(synth)
-    model = build_encoder(name, layout, 24, rngs=nnx.Rngs(0), **SMALL[name])
-    presets = jnp.asarray(random_presets(layout, batch=4))
-    emb = model(presets)
-    assert emb.shape == (4, 24) and emb.dtype == jnp.float32
+    emb = jit_forward(small_encoder(name, synth), random_presets(layout, batch=4))
+    assert emb.shape == (4, SMALL_OUT_DIM) and emb.dtype == jnp.float32
     assert bool(jnp.all(jnp.isfinite(emb)))
     # Different presets give different embeddings (the input is actually read).
     assert float(jnp.max(jnp.abs(emb[0] - emb[1]))) > 0
@@ -105,8 +102,7 @@ def test_hyperparameters_default_to_the_paper_b_sizes():
 
 
 def test_wrong_preset_width_is_named():
-    layout = synthetic_layout()
-    model = build_encoder("hn_oh", layout, 8, rngs=nnx.Rngs(0), **SMALL["hn_oh"])
+    model = small_encoder("hn_oh")
     with pytest.raises(ValueError, match=r"shape \(batch, 8\).*'synthetic'"):
         model(jnp.zeros((2, 9)))
 
@@ -115,7 +111,7 @@ def test_bfloat16_compute_keeps_float32_params_and_output():
     layout = synthetic_layout()
     for name in ("hn_ptgru", "tfm"):  # between them every layer type
         model = build_encoder(name, layout, 8, rngs=nnx.Rngs(0), dtype=jnp.bfloat16, **SMALL[name])
-        emb = model(jnp.asarray(random_presets(layout, batch=4)))
+        emb = jit_forward(model, random_presets(layout, batch=4))
         assert emb.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(emb))), name
         dtypes = {leaf.dtype for leaf in jax.tree.leaves(nnx.state(model, nnx.Param))}
         assert dtypes == {np.dtype("float32")}, name
