@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.synth, presets, args.out, single=args.single, split=args.split
             )
             print(f"{len(presets)} presets -> {', '.join(map(str, written))}")
-    except (PresetFileError, ValueError, OSError) as err:
+    except (PresetFileError, ValueError, OSError, RuntimeError) as err:  # RenderPoolError too
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -171,7 +171,10 @@ def _split_sysex(data: bytes, source: str, lenient: bool) -> list[tuple[int, byt
             problem(
                 lenient, source, f"expected a SysEx start (F0) at byte {pos}, got {data[pos]:02X}"
             )
-            return messages
+            pos = data.find(0xF0, pos)  # lenient: resume at the next message, if any
+            if pos < 0:
+                return messages
+            continue
         end = data.find(0xF7, pos + 1)
         if end < 0:
             problem(lenient, source, f"SysEx message at byte {pos} is truncated (no F7 end byte)")

@@ -128,6 +128,9 @@ def test_lenient_skips_a_bad_message():
     with pytest.warns(PresetWarning, match="checksum"):
         voices = sx.parse_dx7_bytes(broken + good, "two.syx", lenient=True)
     assert voices == [_voice(2)]
+    with pytest.warns(PresetWarning, match="byte 163"):
+        voices = sx.parse_dx7_bytes(good + b"\n\0junk" + good, "junk.syx", lenient=True)
+    assert voices == [_voice(2)] * 2
 
 
 @settings(max_examples=100, deadline=None)
