@@ -241,17 +241,19 @@ def parse_dx7_bytes(data: bytes, source: str = "<bytes>", lenient: bool = False)
                 f"not a multiple of {PACKED_SIZE})",
             )
         raw = [unpack_voice(data[k : k + PACKED_SIZE]) for k in range(0, len(data), PACKED_SIZE)]
-        return _checked(raw, source, lenient, 1)
-    voices: list[Dx7Voice] = []
-    for pos, msg in _split_sysex(data, source, lenient):
-        try:
-            decoded = _decode_message(msg, f"message at byte {pos}", source)
-        except PresetFileError as err:
-            if not lenient:
-                raise
-            problem(True, source, str(err).split(": ", 1)[1])
-            continue
-        voices += _checked(decoded, source, lenient, len(voices) + 1)
+        voices = _checked(raw, source, lenient, 1)
+    else:
+        voices, position = [], 1  # position: the voice's number in the file, skipped ones too
+        for pos, msg in _split_sysex(data, source, lenient):
+            try:
+                decoded = _decode_message(msg, f"message at byte {pos}", source)
+            except PresetFileError as err:
+                if not lenient:
+                    raise
+                problem(True, source, err.message, err.item)
+                continue
+            voices += _checked(decoded, source, lenient, position)
+            position += len(decoded)
     if not voices:
         raise PresetFileError(source, "no DX7 voice could be read")
     return voices

@@ -11,6 +11,7 @@ class PresetFileError(ValueError):
     def __init__(self, source: str, message: str, item: str | None = None) -> None:
         self.source = str(source)
         self.item = item
+        self.message = message
         where = f"{self.source}: {item}" if item else self.source
         super().__init__(f"{where}: {message}")
 

@@ -120,6 +120,11 @@ def test_out_of_range_names_voice_and_lenient_skips():
     with pytest.warns(PresetWarning, match="BADVOICE"):
         voices = sx.parse_dx7_bytes(data, "cart.syx", lenient=True)
     assert len(voices) == 31 and voices[0] == _voice(1)
+    # Voices are numbered by their place in the file, skipped ones included.
+    two = data + sx.encode_cartridge([voice.with_name("AGAIN")])
+    with pytest.warns(PresetWarning) as caught:
+        assert len(sx.parse_dx7_bytes(two, "two.syx", lenient=True)) == 62
+    assert "voice 33 'AGAIN'" in str(caught[-1].message)
 
 
 def test_lenient_skips_a_bad_message():
