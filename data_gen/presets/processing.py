@@ -55,23 +55,28 @@ class ProcessedPresets:
 
 def presets_to_raw(
     spec: SynthSpec, presets: Sequence[ImportedPreset], lenient: bool = False
-) -> tuple[np.ndarray, list[int], dict[str, int]]:
-    """Raw values [M, P] of the used parameters, the input positions kept, and how often each
-    parameter was missing (filled with its default). Unknown names or values outside [0, 1] raise
-    `PresetFileError` naming the preset; `lenient` warns and skips the preset instead."""
+) -> tuple[np.ndarray, list[int], dict[str, int], dict[int, str]]:
+    """Raw values [M, P] of the used parameters, the input positions kept, how often each
+    parameter was missing (filled with its default), and why the others were skipped.
+
+    Unknown names or values outside [0, 1] raise `PresetFileError` naming the preset; `lenient`
+    warns and skips the preset instead.
+    """
     known = {p.name for p in spec.params}
     used = spec.used_params
     defaults = np.array([p.default for p in used])
-    rows, kept, missing = [], [], Counter()
+    rows, kept, missing, skipped = [], [], Counter(), {}
     for k, preset in enumerate(presets):
-        item = f"preset {preset.name!r}"
         unknown = sorted(set(preset.parameters) - known)
-        if unknown:
-            problem(lenient, preset.source, f"unknown parameters for {spec.name}: {unknown}", item)
-            continue
         bad = {n: v for n, v in preset.parameters.items() if not 0.0 <= v <= 1.0}
-        if bad:
-            problem(lenient, preset.source, f"values outside [0, 1]: {bad}", item)
+        if unknown or bad:
+            reason = (
+                f"unknown parameters for {spec.name}: {unknown}"
+                if unknown
+                else f"values outside [0, 1]: {bad}"
+            )
+            problem(lenient, preset.source, reason, f"preset {preset.name!r}")
+            skipped[k] = reason
             continue
         row = defaults.copy()
         for i, p in enumerate(used):
@@ -82,7 +87,7 @@ def presets_to_raw(
         rows.append(row)
         kept.append(k)
     raw = np.array(rows, np.float64).reshape(len(rows), spec.num_used)
-    return raw, kept, dict(missing)
+    return raw, kept, dict(missing), skipped
 
 
 def process_presets(
@@ -94,10 +99,8 @@ def process_presets(
 ) -> ProcessedPresets:
     """Steps 1-5 above; without `render`, step 5 is skipped (and the report says so)."""
     dropped: list[dict[str, Any]] = []
-    raw, positions, missing = presets_to_raw(spec, presets, lenient)
-    skipped = sorted(set(range(len(presets))) - set(positions))
-    for k in skipped:
-        dropped.append(_entry(presets[k], "unreadable (see the warning for this preset)"))
+    raw, positions, missing, skipped = presets_to_raw(spec, presets, lenient)
+    dropped += [_entry(presets[k], reason) for k, reason in skipped.items()]
     vectors = spec.from_render_values(raw)
     altered = np.abs(spec.to_render_values(vectors) - raw) > _ALTERED_TOL
     altered_counts = {

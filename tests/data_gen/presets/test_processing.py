@@ -45,8 +45,8 @@ def _preset(name, **values):
 
 def test_missing_takes_default_not_zero():
     spec = get_spec("amsynth")
-    raw, kept, missing = presets_to_raw(spec, [_preset("a", amp_attack=0.2)])
-    assert kept == [0]
+    raw, kept, missing, skipped = presets_to_raw(spec, [_preset("a", amp_attack=0.2)])
+    assert kept == [0] and skipped == {}
     assert raw[0, spec.used_position("amp_attack")] == 0.2
     i = spec.used_position("filter_cutoff")
     assert raw[0, i] == spec.param("filter_cutoff").default == 1.0
@@ -108,6 +108,7 @@ def test_bad_presets_strict_and_lenient():
         out = process_presets(spec, presets, lenient=True)
     assert out.names == ["ok"]
     assert [d["name"] for d in out.report["dropped"]] == ["typo", "big"]
+    assert "amp_atack" in out.report["dropped"][0]["reason"]
 
 
 @settings(max_examples=100, deadline=None)
