@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import multiprocessing as mp
 import os
-import queue
-import selectors
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from multiprocessing.connection import wait
@@ -18,31 +14,15 @@ from typing import Any
 import numpy as np
 
 from data_gen.render.examples import RenderResult
+from data_gen.render.job import Item, Job, RenderPoolError
 from data_gen.render.settings import RenderSettings
-from data_gen.render.worker import read_audio, widen_pipe, worker_main
+from data_gen.render.worker import widen_pipe, worker_main
 from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM
 from data_gen.synths.sampling import PresetSampler
 from data_gen.synths.spec import SynthSpec
 
 
-class RenderPoolError(RuntimeError):
-    """The pool cannot go on (a worker cannot start its engine, or keeps dying while idle)."""
-
-
-@dataclasses.dataclass
-class _Item:
-    pos: int  # position in the job's input, the order results are yielded in
-    index: int
-    key: int | None  # routing key: the dx7 algorithm category, else None
-    preset: np.ndarray | None = None  # given presets only
-    attempt: int = 0
-
-    def wire(self) -> tuple:
-        head = (self.pos, self.index, self.attempt)
-        return head if self.preset is None else (*head, self.preset)
-
-
-class _Worker:
+class Worker:
     """One worker process and what the parent knows of it."""
 
     def __init__(self, ctx: Any, spec_json: dict, settings_json: dict, startup_s: float) -> None:
@@ -54,7 +34,7 @@ class _Worker:
         child.close()
         widen_pipe(self.conn)
         self.ready = False
-        self.items: collections.deque[_Item] = collections.deque()  # sent, not yet returned
+        self.items: collections.deque[Item] = collections.deque()  # sent, not yet returned
         self.keys: set[int | None] = set()  # routing keys it has served (compiled processors)
         self.deadline = time.monotonic() + startup_s
 
@@ -141,7 +121,8 @@ class RenderPool:
             worker.stop()
 
     def __del__(self) -> None:
-        self.close()
+        with contextlib.suppress(Exception):  # at interpreter exit modules may be gone already
+            self.close()
 
     def render_examples(
         self, indices: Iterable[int], seed: int, *, return_audio: bool = True
@@ -182,11 +163,11 @@ class RenderPool:
     def _run(self, kind, seed, return_audio, indices, presets, key_of) -> Iterator[RenderResult]:
         if not self._workers:
             raise RuntimeError("RenderPool is closed")
-        return _Job(self, kind, seed, return_audio, indices, presets, key_of).results()
+        return Job(self, kind, seed, return_audio, indices, presets, key_of).results()
 
     # ---- workers ------------------------------------------------------------------------------
-    def _spawn(self) -> _Worker:
-        return _Worker(self._ctx, self._spec_json, self._settings_json, self.startup_timeout_s)
+    def _spawn(self) -> Worker:
+        return Worker(self._ctx, self._spec_json, self._settings_json, self.startup_timeout_s)
 
     def _await_ready(self) -> None:
         pending = list(self._workers)
@@ -214,219 +195,9 @@ class RenderPool:
                 worker.deadline = float("inf")
                 pending.remove(worker)
 
-    def _replace(self, worker: _Worker) -> _Worker:
+    def _replace(self, worker: Worker) -> Worker:
         worker.kill()
         self.restarts += 1
         fresh = self._spawn()
         self._workers[self._workers.index(worker)] = fresh
         return fresh
-
-
-class _Job:
-    """One job: a manager thread feeds the workers; the caller's iterator reorders results."""
-
-    def __init__(self, pool, kind, seed, return_audio, indices, presets, key_of) -> None:
-        self.pool = pool
-        self.kind, self.seed, self.return_audio = kind, seed, return_audio
-        self.indices, self.presets, self.key_of = indices, presets, key_of
-        self.n = len(indices)
-        self.out: queue.Queue = queue.Queue()
-        self.consumed = 0  # results yielded so far (written by the caller's thread)
-        self.cancelled = False
-        self.starved = False  # the window is full: the caller's thread must wake the manager
-        self.filled = 0  # positions turned into chunks so far
-        self.pending: collections.deque[list[_Item]] = collections.deque()
-        self.posted = 0
-        self.idle_deaths = 0
-
-    # ---- caller side --------------------------------------------------------------------------
-    def results(self) -> Iterator[RenderResult]:
-        if self.pool._busy:
-            raise RuntimeError("RenderPool runs one job at a time; finish the previous iterator")
-        self.pool._busy = True
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        # One selector for the job (rebuilding one per wait costs more than the bookkeeping).
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
-        for worker in self.pool._workers:
-            self._watch(worker)
-        thread = threading.Thread(target=self._manage, name="render-pool", daemon=True)
-        thread.start()
-        ahead: dict[int, RenderResult] = {}
-        try:
-            for pos in range(self.n):
-                while pos not in ahead:
-                    got = self.out.get()
-                    if isinstance(got, BaseException):
-                        raise got
-                    ahead[got[0]] = got[1]
-                yield ahead.pop(pos)
-                self.consumed = pos + 1
-                # The manager waits for room in the window: wake it once half is free.
-                if self.starved and self.filled - self.consumed <= self.pool.window // 2:
-                    self.starved = False
-                    self._wake()
-        finally:
-            self.cancelled = True
-            self._wake()
-            thread.join()
-            self.selector.close()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
-            self.pool._busy = False
-
-    def _wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # a wake-up is already pending
-            os.write(self._wake_w, b"x")
-
-    # ---- manager thread -----------------------------------------------------------------------
-    def _manage(self) -> None:
-        try:
-            while not self._finished():
-                self._fill()
-                self._dispatch()
-                self._wait_and_handle()
-        except BaseException as err:  # handed to the caller's thread, which raises it
-            self.pool.close()  # workers may hold stale work: the pool is unusable now
-            self.out.put(err)
-
-    def _finished(self) -> bool:
-        if self.cancelled:  # drain what workers still hold, so the next job starts clean
-            self.pending.clear()
-            return not any(w.items for w in self.pool._workers)
-        return self.posted == self.n
-
-    def _fill(self) -> None:
-        """Turns the next input positions into chunks, keeping results within the window."""
-        pool = self.pool
-        step = max(pool.window // 2, pool.chunk_size)  # whole steps: chunks stay full and grouped
-        while not self.cancelled and self.filled < self.n:
-            if self.filled - self.consumed + step > pool.window:
-                self.starved = True  # set before the re-check, so no wake-up is missed
-                if self.filled - self.consumed + step > pool.window:
-                    return
-            self.starved = False
-            stop = min(self.n, self.filled + step)
-            groups: dict[int | None, list[_Item]] = {}
-            for pos in range(self.filled, stop):
-                key = None if self.key_of is None else self.key_of(pos)
-                preset = None if self.presets is None else self.presets[pos]
-                groups.setdefault(key, []).append(_Item(pos, int(self.indices[pos]), key, preset))
-            chunks = [
-                group[i : i + pool.chunk_size]
-                for group in groups.values()
-                for i in range(0, len(group), pool.chunk_size)
-            ]
-            self.pending.extend(sorted(chunks, key=lambda c: c[0].pos))
-            self.filled = stop
-
-    def _dispatch(self) -> None:
-        pool = self.pool
-        for worker in pool._workers:
-            while worker.ready and self.pending and len(worker.items) < 2 * pool.chunk_size:
-                chunk = next((c for c in self.pending if c[0].key in worker.keys), self.pending[0])
-                self.pending.remove(chunk)
-                if not worker.items:
-                    worker.deadline = time.monotonic() + pool.timeout_s
-                worker.items.extend(chunk)
-                worker.keys.add(chunk[0].key)
-                message = (self.kind, self.seed, self.return_audio, [it.wire() for it in chunk])
-                try:
-                    worker.conn.send(message)
-                except OSError:
-                    break  # it died: noticed by its sentinel in the next wait
-
-    def _watch(self, worker: _Worker) -> None:
-        self.selector.register(worker.conn, selectors.EVENT_READ, worker)
-        self.selector.register(worker.process.sentinel, selectors.EVENT_READ, worker)
-
-    def _unwatch(self, worker: _Worker) -> None:
-        self.selector.unregister(worker.conn)
-        self.selector.unregister(worker.process.sentinel)
-
-    def _wait_and_handle(self) -> None:
-        pool = self.pool
-        timeout = max(0.0, min(w.deadline for w in pool._workers) - time.monotonic())
-        events = self.selector.select(min(timeout, 3600.0))
-        touched = {key.data for key, _ in events}
-        if None in touched:
-            os.read(self._wake_r, 4096)
-        now = time.monotonic()
-        for worker in list(pool._workers):
-            if worker not in touched:
-                if now > worker.deadline:
-                    phase = "rendering" if worker.ready else "starting or compiling"
-                    limit = pool.timeout_s if worker.ready else pool.startup_timeout_s
-                    self._recover(worker, f"worker hung: no progress for {limit} s while {phase}")
-                continue
-            alive = self._receive(worker)
-            if alive and not worker.process.is_alive():
-                alive = self._receive(worker) and False  # read what it sent before dying
-            if not alive:
-                code = worker.process.exitcode
-                self._recover(worker, f"worker crashed (exit code {code})")
-
-    def _receive(self, worker: _Worker) -> bool:
-        """Handles every message already sent by a worker; False once its pipe is closed."""
-        pool = self.pool
-        try:
-            while worker.conn.poll():
-                message = worker.conn.recv()
-                tag = message[0]
-                now = time.monotonic()
-                if tag == "result":
-                    item = worker.items.popleft()
-                    assert item.pos == message[1], "worker results out of order"
-                    result = message[2]
-                    if message[3]:
-                        result.audio = read_audio(worker.conn, message[3])
-                    self._post(item.pos, result)
-                    worker.deadline = now + pool.timeout_s if worker.items else float("inf")
-                elif tag == "tick":
-                    worker.deadline = now + pool.timeout_s
-                elif tag == "busy":
-                    worker.deadline = now + pool.startup_timeout_s
-                    pool.compiles += 1
-                elif tag == "ready":
-                    worker.ready = True
-                    worker.deadline = float("inf")
-                elif tag == "init_error":
-                    raise RenderPoolError(
-                        f"replacement render worker for synth {pool.spec.name!r} could not "
-                        f"start: {message[1]}"
-                    )
-        except (EOFError, OSError):
-            return False
-        return True
-
-    def _post(self, pos: int, result: RenderResult) -> None:
-        self.posted += 1
-        if not self.cancelled:
-            self.out.put((pos, result))
-
-    def _recover(self, worker: _Worker, reason: str) -> None:
-        """Replaces a dead or hung worker; retries its current example once, requeues the rest."""
-        items = list(worker.items)
-        self._unwatch(worker)
-        self._watch(self.pool._replace(worker))  # it gets work once it reports ready
-        if not items:
-            self.idle_deaths += 1
-            if self.idle_deaths > 3:
-                raise RenderPoolError(f"render workers keep dying while idle: {reason}")
-            return
-        suspect, rest = items[0], items[1:]
-        if rest:
-            self.pending.appendleft(rest)
-        suspect.attempt += 1
-        if suspect.attempt < 2:
-            self.pending.appendleft([suspect])
-        else:
-            self._post(suspect.pos, self._failed(suspect, f"{reason}; retried once, failed again"))
-
-    def _failed(self, item: _Item, error: str) -> RenderResult:
-        if item.preset is not None:
-            preset = item.preset
-        else:
-            preset = PresetSampler(self.pool.spec, self.seed).sample(item.index)
-        return RenderResult(item.index, preset, None, float("nan"), failed=True, error=error)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from data_gen.render import RenderPool
-from data_gen.render.pool import _Job
+from data_gen.render.job import Job
 from data_gen.synths.registry import get_spec
 
 
@@ -31,7 +31,7 @@ def make_job(keys, workers, chunk_size=2, window=64):
     )
     n = len(keys)
     presets = np.zeros((n, 1), np.float32)
-    return _Job(pool, "presets", None, True, np.arange(100, 100 + n), presets, keys.__getitem__)
+    return Job(pool, "presets", None, True, np.arange(100, 100 + n), presets, keys.__getitem__)
 
 
 def test_chunks_group_by_key_in_input_order() -> None:
