@@ -94,38 +94,41 @@ def read_audio(conn: Any, nbytes: int) -> np.ndarray:
 def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
     """Entry point of a spawned worker; returns when told to stop or the parent goes away."""
     # Imported here so the spawn bootstrap stays light until the process actually starts work.
-    from data_gen.render.examples import RenderResult, render_example, render_preset
     from data_gen.render.factory import make_renderer
     from data_gen.render.settings import RenderSettings
-    from data_gen.synths.sampling import PresetSampler
     from data_gen.synths.spec import SynthSpec
 
     try:
         faults = parse_faults(os.environ.get(FAULTS_ENV))
-        spec = SynthSpec.from_json(spec_json)
-        renderer = make_renderer(spec, RenderSettings.from_json(settings_json))
+        renderer = make_renderer(
+            SynthSpec.from_json(spec_json), RenderSettings.from_json(settings_json)
+        )
     except Exception as err:  # reported to the parent, which raises it to the caller
         conn.send(("init_error", f"{type(err).__name__}: {err}"))
         return
     renderer.before_compile = lambda what: conn.send(("busy", what))
     widen_pipe(conn)
-    conn.send(("ready", {"pid": os.getpid()}))
+    try:
+        conn.send(("ready", {"pid": os.getpid()}))
+        _serve(conn, renderer, faults)
+    except (EOFError, OSError):  # the parent went away: nothing left to do
+        return
+    renderer.close()
+
+
+def _serve(conn: Any, renderer: Any, faults: dict[int, tuple[str, float]]) -> None:
+    """Renders chunks, one result message per example, until told to stop."""
+    from data_gen.render.examples import RenderResult, render_example, render_preset
+    from data_gen.synths.sampling import PresetSampler
 
     def tick() -> None:
         conn.send(("tick",))
 
     samplers: dict[int, PresetSampler] = {}
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            renderer.close()
-            return
+    while (message := conn.recv()) is not None:
         kind, seed, return_audio, items = message
         if kind == "examples" and seed not in samplers:
-            samplers[seed] = PresetSampler(spec, seed)
+            samplers[seed] = PresetSampler(renderer.spec, seed)
         for item in items:
             pos, index, attempt = item[:3]
             try:
@@ -136,6 +139,8 @@ def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
                     )
                 else:
                     result = render_preset(renderer, index, item[3], return_audio=return_audio)
+            except OSError:
+                raise  # the pipe broke: the parent is gone
             except Exception as err:  # one bad example must not stop the job
                 preset = item[3] if kind == "presets" else samplers[seed].sample(index)
                 detail = traceback.format_exception_only(err)[-1].strip()
