@@ -88,11 +88,14 @@ class PresetTokenizer(nnx.Module):
         layout = self.layout
         dtype = self.dtype or jnp.float32
         batch = presets_BxP.shape[0]
-        noncat_BxN = presets_BxP[:, layout.noncat_idx].astype(dtype)
-        noncat_BxNxD = noncat_BxN[:, :, None] * self.noncat_weight.value.astype(dtype)
-        ids_BxK = presets_BxP[:, layout.cat_idx].astype(jnp.int32) + layout.cat_offsets
-        cat_BxKxD = jnp.take(self.cat_table.value.astype(dtype), ids_BxK, axis=0)
-        tokens_BxPxD = jnp.concatenate([noncat_BxNxD, cat_BxKxD], axis=1)
+        parts = []  # [noncat tokens | categorical tokens]; a synth may lack either kind
+        if layout.n_noncat:
+            noncat_BxN = presets_BxP[:, layout.noncat_idx].astype(dtype)
+            parts.append(noncat_BxN[:, :, None] * self.noncat_weight.value.astype(dtype))
+        if layout.n_cat:
+            ids_BxK = presets_BxP[:, layout.cat_idx].astype(jnp.int32) + layout.cat_offsets
+            parts.append(jnp.take(self.cat_table.value.astype(dtype), ids_BxK, axis=0))
+        tokens_BxPxD = jnp.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         # Concatenation order is [noncat | cat]; put every token back at its parameter's position.
         order = np.argsort(np.concatenate([layout.noncat_idx, layout.cat_idx]))
         if not np.array_equal(order, np.arange(layout.n_used)):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxproxy.models import build_encoder
+from jaxproxy.models import PresetLayout, build_encoder
 from jaxproxy.models.blocks import BatchNorm, HighwayBlock
-from jaxproxy.models.embeddings import PresetTokenizer, sinusoidal_positions
+from jaxproxy.models.embeddings import PresetTokenizer, one_hot_encode, sinusoidal_positions
 from jaxproxy.models.gru import BiGRU
 from tests.jaxproxy.models.helpers import random_presets, small_encoder, synthetic_layout
 
@@ -123,3 +123,21 @@ def test_initialisation_follows_the_reference(name):
             np.testing.assert_allclose(w_hh @ w_hh.T, np.eye(32), atol=1e-5)
             assert _std(gru.w_ih.value[d]) == pytest.approx(np.sqrt(2 / (64 + 96)), rel=0.1)
         assert not np.allclose(gru.w_hh.value[0], gru.w_hh.value[1])
+
+
+@pytest.mark.parametrize(
+    ("kinds", "cards"),
+    [(["num", "bin"], [-1, 2]), (["cat", "cat"], [3, 4])],
+    ids=["no_cat", "all_cat"],
+)
+def test_input_layers_on_synths_with_one_kind_only(kinds, cards):
+    layout = PresetLayout.from_kinds(kinds, cards)
+    presets = random_presets(layout, batch=3)
+    tokens = PresetTokenizer(layout, 4, has_cls=True, rngs=nnx.Rngs(0))(jnp.asarray(presets))
+    assert tokens.shape == (3, 3, 4) and bool(jnp.all(jnp.isfinite(tokens)))
+    onehot = np.asarray(one_hot_encode(jnp.asarray(presets), layout))
+    assert onehot.shape == (3, layout.onehot_width)
+    if layout.n_cat:
+        np.testing.assert_array_equal(onehot.sum(axis=1), layout.n_cat)
+    else:
+        np.testing.assert_array_equal(onehot, presets)
