@@ -13,7 +13,7 @@ The paper's preset-encoder benchmark uses "mn04"; sound matching uses "mn20_mel"
 import torch
 
 from data_gen.audio import baselines, efficientat
-from data_gen.audio.base import AudioModel
+from data_gen.audio.base import AudioModel, resolve_device, resolve_dtype
 
 
 def list_audio_models() -> list[str]:
@@ -44,6 +44,9 @@ def get_audio_model(
         batch_size: clips per forward pass inside `embed()` (default: the model's choice, which
             bounds memory; `embed()` itself takes any number of clips).
     """
+    # Check the device and dtype before any weights are read or downloaded.
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
     if name in efficientat.VARIANTS:
         module, weights_tag = efficientat.build(name, weights, sha256)
         version = f"{name}:{efficientat.PIPELINE_VERSION}:{weights_tag}"
