@@ -87,3 +87,13 @@ def test_downsampling_and_logits():
         logits = model(torch.randn(3, 1, 128, 16))
     assert [tuple(m.shape[1:]) for m in maps] == [(16, 16, 2), (48, 8, 1), (64, 4, 1), (64, 4, 1)]
     assert logits.shape == (3, 527)
+
+
+def test_load_fills_missing_batchnorm_counters():
+    source = init_random(MobileNetV3(0.4), seed=2)
+    state = {k: v for k, v in source.state_dict().items() if "num_batches_tracked" not in k}
+    target = MobileNetV3(0.4)
+    load_into(target, state, "no-counters")
+    torch.testing.assert_close(
+        target.features[16][1].running_var, source.features[16][1].running_var
+    )

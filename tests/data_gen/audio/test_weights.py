@@ -97,3 +97,14 @@ def test_unreachable_source_says_what_to_do(cache, monkeypatch):
         get_audio_model("mn20_mel")
     assert "mn20_as_mAP_478.pt" in str(err.value)
     assert not any(cache.iterdir())
+
+
+def test_cli_fetch_into_cache(checkpoint, cache, capsys):
+    from data_gen.audio.__main__ import main
+
+    path, digest = checkpoint
+    assert main(["fetch", "mn04", "mn04_mel", "--source", str(path), "--sha256", digest]) == 0
+    assert (cache / FILE).read_bytes() == path.read_bytes()
+    assert capsys.readouterr().out.count("loads") == 2
+    # Offline afterwards: the default weights come from the cache.
+    assert digest[:16] in get_audio_model("mn04", device="cpu").version

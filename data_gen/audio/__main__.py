@@ -1,0 +1,52 @@
+"""Audio-model CLI: list the models, or fetch EfficientAT weights into the cache ahead of a run.
+
+    python -m data_gen.audio list
+    python -m data_gen.audio fetch mn04 mn20_mel         # official release -> cache, load-checked
+    python -m data_gen.audio fetch mn04 --source /path/mn04_as_mAP_432.pt --sha256 <hex>
+
+Workers that later ask for `get_audio_model(name)` (weights=None) find the cached file offline.
+"""
+
+import argparse
+import pathlib
+import sys
+
+from data_gen.audio import efficientat, weights
+from data_gen.audio.registry import get_audio_model, list_audio_models
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m data_gen.audio", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="registered models with their dimension and sample rate")
+    fetch = sub.add_parser("fetch", help="download (or copy from --source) and check weights")
+    fetch.add_argument("models", nargs="+", choices=sorted(efficientat.VARIANTS))
+    fetch.add_argument("--source", default=None, help="local file or URL instead of the release")
+    fetch.add_argument("--sha256", default=None, help="expected SHA-256 of the file")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name in list_audio_models():
+            random = "random" if name in efficientat.VARIANTS else None
+            model = get_audio_model(name, weights=random, device="cpu")
+            print(f"{name}\t{model.embedding_dim}\t{model.sample_rate} Hz")
+        return 0
+    source = args.source
+    if source is not None and "://" not in source:
+        source = pathlib.Path(source).expanduser().resolve().as_uri()  # copied into the cache
+    for name in args.models:
+        checkpoint = efficientat.VARIANTS[name].checkpoint
+        try:
+            path, digest = weights.resolve_checkpoint(checkpoint, source, args.sha256)
+            model = get_audio_model(name, weights=str(path), device="cpu")  # strict-load check
+        except (RuntimeError, ValueError, OSError) as err:
+            print(f"{name}: {err}", file=sys.stderr)
+            return 1
+        print(f"{name}: {path} (sha256 {digest}) loads; version {model.version}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
