@@ -7,11 +7,12 @@ One warmed-up `RenderPool` serves both measurements, alternated `--repeats` time
 examples (same seed and indices): "render-bound" drains `render_examples` and drops the audio
 (the limit generation can reach), "end-to-end" runs `data_gen.dataset.generator.generate` into a
 fresh folder (embedding in this process, writing in its thread). `ratio` = end-to-end / render-bound
-(target >= 0.85). Wall-clock rates move with machine load; compare ratios within one run. The
-`parent CPU` column is this process's CPU per example (audio model, encoding, writing), the work
-that competes with the render workers for cores. The `null` audio model costs nothing, so its
-row isolates the pipeline's own overhead (transfer, batching, encoding, writing); with a real
-model on a CPU-only machine, the bound becomes cores / (render + embed CPU per example).
+(target >= 0.85). Wall-clock rates move with machine load; compare ratios within one run. CPU
+columns: render workers' CPU per example (from /proc), and this process's CPU per example in
+each mode; the end-to-end extra is the audio model, batching, encoding and writing, which compete
+with the workers for cores. The `null` audio model costs nothing, so its row isolates the
+pipeline's own overhead; with a real model on a CPU-only machine the bound is cores / (worker +
+parent CPU per example), not the render-bound rate.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 
 import numpy as np
 
+from benchmarks.render import _cpu_seconds
 from data_gen.audio import get_audio_model
 from data_gen.dataset.generator import generate, share_cores_with_workers
 from data_gen.render import RenderPool, RenderSettings
@@ -65,34 +67,45 @@ def bench(name: str, n: int, workers: int, repeats: int, model_name: str, format
         model = get_audio_model(model_name, "random" if model_name.startswith("mn") else None)
     settings = RenderSettings(sample_rate=model.sample_rate)
     seed = 11
-    bare, e2e, parent_cpu = [], [], []
+    runs: dict[str, list[tuple[float, float, float]]] = {"bare": [], "e2e": []}
     with RenderPool(spec, settings, num_workers=workers, timeout_s=600) as pool:
         for _ in pool.render_examples(range(n, n + 4 * workers), seed):  # warm-up / compile
             pass
+        pids = [w.process.pid for w in pool._workers]
 
         @contextlib.contextmanager
         def shared_pool(*_args):
             yield pool  # generate() must not close the warmed-up pool
 
-        for _ in range(repeats):
-            start = time.perf_counter()
-            count = sum(1 for _ in pool.render_examples(range(n), seed))
-            bare.append(count / (time.perf_counter() - start))
+        def measure(kind: str, fn) -> None:
+            """(examples/s, parent CPU s/ex, worker CPU s/ex) of one run."""
+            workers_cpu = sum(_cpu_seconds(p) for p in pids)
+            start, cpu = time.perf_counter(), time.process_time()
+            fn()
+            rate = n / (time.perf_counter() - start)
+            parent = (time.process_time() - cpu) / n
+            runs[kind].append(
+                (rate, parent, (sum(_cpu_seconds(p) for p in pids) - workers_cpu) / n)
+            )
+
+        def end_to_end() -> None:
             with tempfile.TemporaryDirectory() as out:
-                start, cpu = time.perf_counter(), time.process_time()
                 meta = generate(
                     out, spec, settings, model, seed=seed, split="bench", size=n,
                     formats=formats, shard_size=max(n // 4, 1), workers=workers,
                     pool_factory=shared_pool, progress=False,
                 )  # fmt: skip
-                elapsed = time.perf_counter() - start
-                parent_cpu.append((time.process_time() - cpu) / n)
-            assert meta["complete"]
-            e2e.append(n / elapsed)
-    b, e = statistics.median(bare), statistics.median(e2e)
+                assert meta["complete"] and meta["num_examples"] == n
+
+        for _ in range(repeats):
+            measure("bare", lambda: sum(1 for _ in pool.render_examples(range(n), seed)))
+            measure("e2e", end_to_end)
+    (b, b_parent, b_work), (e, e_parent, e_work) = (
+        tuple(statistics.median(col) for col in zip(*runs[k], strict=True)) for k in ("bare", "e2e")
+    )
     return (
         f"| {name} | {model_name} | {workers} | {n} | {b:.1f} | {e:.1f} | {e / b:.2f} "
-        f"| {1e3 * statistics.median(parent_cpu):.1f} |"
+        f"| {1e3 * b_work:.1f} | {1e3 * b_parent:.1f} / {1e3 * e_parent:.1f} |"
     )
 
 
@@ -107,9 +120,11 @@ def main() -> None:
     args = p.parse_args()
     formats = args.formats.split(",")
     print(f"Generation benchmark; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}\n")
-    print("| synth | audio model | workers | examples | render-bound ex/s | end-to-end ex/s "
-          "| ratio | parent CPU ms/ex |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| synth | audio model | workers | examples | render-bound ex/s | end-to-end ex/s | ratio "
+        "| worker CPU ms/ex | parent CPU ms/ex (render-bound / end-to-end) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     share_cores_with_workers(args.workers)
     for name in args.synths.split(","):
         for model in args.audio_models.split(","):

@@ -11,6 +11,7 @@ import numpy as np
 
 from data_gen.dataset import extras as extras_lib
 from data_gen.dataset import schema
+from data_gen.dataset.prefetch import Prefetch
 from data_gen.dataset.writer import DatasetWriter
 
 log = logging.getLogger(__name__)
@@ -233,8 +234,8 @@ def run_writer(
     bar = _progress_bar(progress, meta, start)
     rejected_total = failed_total = 0
     try:
-        with pool_fn() as pool:
-            for batch in grid_batches(results_fn(pool, start, end), batch_size):
+        with pool_fn() as pool, Prefetch(results_fn(pool, start, end), 2 * batch_size) as results:
+            for batch in grid_batches(results, batch_size):
                 examples, failed, rejected = examples_from_results(batch, model, batch_size, extras)
                 writer.write_batch(examples, failed, rejected)
                 rejected_total += sum(rejected.values())
