@@ -145,7 +145,7 @@ class Job:
         pool = self.pool
         for worker in pool._workers:
             while worker.ready and self.pending and len(worker.items) < 2 * pool.chunk_size:
-                chunk = next((c for c in self.pending if c[0].key in worker.keys), self.pending[0])
+                chunk = self._pick(worker)
                 self.pending.remove(chunk)
                 if not worker.items:
                     worker.deadline = time.monotonic() + pool.timeout_s
@@ -156,6 +156,20 @@ class Job:
                     worker.conn.send(message)
                 except OSError:
                     break  # it died: noticed by its sentinel in the next wait
+
+    def _pick(self, worker: Worker) -> list[Item]:
+        """The chunk a worker should take: one of a key it has (dx7: an algorithm it compiled),
+        else one of a key no worker has yet, else the oldest (a new compile beats idling)."""
+        claimed = set().union(*(w.keys for w in self.pool._workers))
+        own = unclaimed = None
+        for chunk in self.pending:
+            key = chunk[0].key
+            if key in worker.keys:
+                own = chunk
+                break
+            if unclaimed is None and key not in claimed:
+                unclaimed = chunk
+        return own or unclaimed or self.pending[0]
 
     def _watch(self, worker: Worker) -> None:
         self.selector.register(worker.conn, selectors.EVENT_READ, worker)

@@ -61,10 +61,21 @@ def test_dispatch_prefers_a_worker_that_has_the_key() -> None:
     job = make_job([0, 0, 1, 1, 0, 0, 1, 1], [has_one, has_zero], chunk_size=2)
     job._fill()
     job._dispatch()
-    sent_keys = [[job_item[0] for job_item in message[3]] for message in has_one.sent]
-    assert all(k == 1 for k in (job.key_of(pos) for chunk in sent_keys for pos in chunk))
-    assert {job.key_of(it.pos) for it in has_zero.items} == {0}
+    sent_positions = [pos for message in has_one.sent for pos, *_ in message[3]]
+    assert sent_positions == [2, 3, 6, 7]  # the key-1 chunks, as sent over the pipe
+    assert [it.pos for it in has_zero.items] == [0, 1, 4, 5]
     assert not job.pending  # 4 chunks, 2 per worker
+
+
+def test_dispatch_prefers_keys_no_worker_has_before_stealing() -> None:
+    fresh, busy = FakeWorker(), FakeWorker(keys={3})
+    busy.ready = False  # holds key 3 but takes no work now
+    job = make_job([3, 3, 5, 5, 3, 3], [fresh, busy], chunk_size=2)
+    job._fill()
+    job._dispatch()
+    # Key 5 first (nobody has it), then the oldest chunk of key 3; two chunks fill the worker.
+    assert [it.pos for it in fresh.items] == [2, 3, 0, 1]
+    assert [[it.pos for it in chunk] for chunk in job.pending] == [[4, 5]]
 
 
 def test_dispatch_falls_back_to_the_oldest_chunk() -> None:
