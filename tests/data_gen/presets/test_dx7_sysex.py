@@ -159,3 +159,18 @@ def test_corrupted_cartridge_is_error_or_valid(position, value):
         sx.parse_dx7_bytes(bytes(data), "bent.syx")
     except PresetFileError as err:
         assert "bent.syx" in str(err)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=sx.PACKED_SIZE, max_size=sx.PACKED_SIZE))
+def test_any_packed_voice_round_trips(packed):
+    assert sx.pack_voice(sx.unpack_voice(packed)) == packed
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_valid_voices_round_trip_through_both_formats(data):
+    fields = tuple(data.draw(st.integers(0, sx.FIELDS[k][1])) for k in range(sx.VCED_SIZE))
+    voice = sx.Dx7Voice(fields)
+    assert sx.parse_dx7_bytes(sx.encode_single_voice(voice)) == [voice]
+    assert sx.parse_dx7_bytes(sx.encode_cartridge([voice]))[0] == voice
