@@ -67,8 +67,9 @@ class Renderer(abc.ABC):
         self.settings = settings
         self.engine = daw.RenderEngine(settings.sample_rate, settings.block_size)
         self._loaded: Any = None
-        # Called with a description before a long compile, so a pool can extend its deadline.
-        self.before_compile: Callable[[str], None] | None = None
+        # Called as (what, finished) around a long lazy compile, so a pool can extend its
+        # deadline while compiling and restore it after.
+        self.on_compile: Callable[[str, bool], None] | None = None
 
     @abc.abstractmethod
     def _processor_for(self, raw_P: np.ndarray) -> Any:

@@ -49,8 +49,9 @@ class Dx7Renderer(Renderer):
     def processor(self, algorithm: int) -> tuple[Any, FaustSliders]:
         """The processor of one algorithm (1..32) and its slider map, compiled on first use."""
         if algorithm not in self._compiled:
-            if self.before_compile is not None:
-                self.before_compile(f"dx7 algorithm {algorithm}")
+            what = f"dx7 algorithm {algorithm}"
+            if self.on_compile is not None:
+                self.on_compile(what, False)
             origin = f"dx7_dsp_source({algorithm}) (synth {self.spec.name!r})"
             processor, seconds = compile_poly(
                 self.engine, f"dx7_alg{algorithm}", dx7_dsp_source(algorithm), origin
@@ -61,4 +62,6 @@ class Dx7Renderer(Renderer):
                 FaustSliders(processor, self._slider_params, origin),
             )
             self.compile_seconds[algorithm] = seconds
+            if self.on_compile is not None:
+                self.on_compile(what, True)
         return self._compiled[algorithm]

@@ -3,8 +3,8 @@
 Protocol on the worker's pipe (parent -> worker): `("examples", seed, return_audio, items)` with
 items `(pos, index, attempt)`, `("presets", None, return_audio, items)` with items `(pos, index,
 attempt, preset)`, or `None` to stop. Worker -> parent: `("ready", info)`, `("init_error", text)`,
-`("busy", what)` before a long compile, `("tick",)` after each RMS-rejected render (proof of
-life), `("result", pos, RenderResult, nbytes)` followed by `nbytes` of raw float32 audio.
+`("busy", what)` before a long compile, `("tick",)` after it and after each RMS-rejected render
+(proof of life), `("result", pos, RenderResult, nbytes)` followed by `nbytes` of raw float32 audio.
 
 Fault injection for tests: `JAXPROXY_RENDER_FAULTS="crash@3,hang@5x1,raise@7"` makes the worker
 die (`os._exit`), sleep forever, or raise on that example index; `xN` limits it to the first N
@@ -106,7 +106,8 @@ def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
     except Exception as err:  # reported to the parent, which raises it to the caller
         conn.send(("init_error", f"{type(err).__name__}: {err}"))
         return
-    renderer.before_compile = lambda what: conn.send(("busy", what))
+    # A compile extends the parent's deadline ("busy"); its end restores it ("tick").
+    renderer.on_compile = lambda what, done: conn.send(("tick",) if done else ("busy", what))
     widen_pipe(conn)
     try:
         conn.send(("ready", {"pid": os.getpid()}))

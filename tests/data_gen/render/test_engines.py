@@ -67,6 +67,13 @@ def test_sliders_get_scaled_snapped_values(tiny) -> None:
     assert proc.get_parameter(f"{TINY_PREFIX}/detune") == 50.0  # excluded: default 0.75
 
 
+def test_sliders_without_address_are_found_by_index(tiny, tiny_spec, short_settings) -> None:
+    by_index = tuple(dataclasses.replace(p, address=None) for p in tiny_spec.params)
+    renderer = make_renderer(dataclasses.replace(tiny_spec, params=by_index), short_settings)
+    presets = PresetSampler(tiny_spec, seed=3).sample_batch(np.arange(2))
+    np.testing.assert_array_equal(renderer.render(presets), tiny.render(presets))
+
+
 def test_renders_are_repeatable_and_depend_on_the_preset(tiny, tiny_spec) -> None:
     presets = PresetSampler(tiny_spec, seed=1).sample_batch(np.arange(3))
     first = tiny.render(presets)
