@@ -41,7 +41,7 @@ def _spec(name: str):
     if spec.engine != "faust_dx7":
         return spec
     params = tuple(
-        dataclasses.replace(p, used=False, default=p.values[0])
+        dataclasses.replace(p, weights=(1.0,) + (0.0,) * (p.cardinality - 1))
         if p.name == DX7_ALGORITHM_PARAM
         else p
         for p in spec.params

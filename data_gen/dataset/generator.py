@@ -43,6 +43,29 @@ def audio_model_json(model: AudioModel) -> dict[str, Any]:
     }
 
 
+def renderer_fingerprint(spec) -> dict[str, Any]:
+    """What makes the sound beside the spec: DawDreamer's version and a hash of the synth source
+    (Faust file or plug-in binary), so a changed DSP is not resumed into an older dataset."""
+    import hashlib
+    from importlib import metadata
+    from pathlib import Path
+
+    out: dict[str, Any] = {"dawdreamer": metadata.version("dawdreamer")}
+    path = None
+    if spec.engine == "faust":
+        from data_gen.render.faust import resolve_faust_source
+
+        try:
+            path = resolve_faust_source(spec.source)
+        except (ValueError, OSError):
+            path = None  # the renderer reports a missing source with its own message
+    elif spec.engine == "vst":
+        path = Path(spec.source).expanduser()
+    if path is not None and path.is_file():
+        out["source_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return out
+
+
 def share_cores_with_workers(workers: int) -> int:
     """Give torch in this process only the cores the render workers leave (at least one).
 
@@ -166,7 +189,11 @@ def build_generation_metadata(
         formats=formats,
         shard_size=shard_size,
         created_by=CREATED_BY,
-        extra={"embed_batch_size": batch_size, **(extra_meta or {})},
+        extra={
+            "embed_batch_size": batch_size,
+            "renderer": renderer_fingerprint(spec),
+            **(extra_meta or {}),
+        },
     )
 
 

@@ -214,7 +214,7 @@ def build_metadata(
 IDENTITY_KEYS = (
     "format_version", "synth", "synth_fingerprint", "render", "audio_model", "seed", "split",
     "features", "index_start", "index_end", "dataset_size", "formats", "shard_size",
-    "embed_batch_size", "preset_set_sha256",
+    "embed_batch_size", "preset_set_sha256", "renderer",
 )  # fmt: skip
 
 
