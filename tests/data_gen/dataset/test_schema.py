@@ -69,8 +69,12 @@ def test_tfrecord_framing_and_crc(tmp_path):
     assert list(shard_io.read_tfrecord(path)) == [b"abc", b"", b"hello" * 100]
     data = path.read_bytes()
     assert data[:8] == (3).to_bytes(8, "little")
-    # Known value: masked crc32c of b"" framing as TensorFlow writes it.
-    assert shard_io.masked_crc32c(b"") == ((0 >> 15 | 0 << 17) + 0xA282EAD8) & 0xFFFFFFFF
+    # CRC-32C check value (RFC 3720) and TensorFlow's mask: rotate right by 15, add 0xa282ead8.
+    crc = 0xE3069283
+    assert (
+        shard_io.masked_crc32c(b"123456789")
+        == (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+    )
     damaged = bytearray(data)
     damaged[13] ^= 1
     path.write_bytes(bytes(damaged))
