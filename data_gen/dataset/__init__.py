@@ -1,1 +1,1 @@
-"""Dataset generation: record schema, shard writers, resumable generator, merge, Beam, preset sets."""
+"""Dataset generation: record schema, shard writers, resumable generator, merge, Beam."""
