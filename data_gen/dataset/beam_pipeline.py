@@ -39,15 +39,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from data_gen.dataset import schema
 from data_gen.dataset.generator import (
     build_generation_metadata,
     examples_from_results,
     grid_batches,
 )
-from data_gen.dataset.writer import DatasetWriteError, write_shard_files
+from data_gen.dataset.writer import DatasetWriteError, ShardGroup
 
 
 def shard_ranges(meta: dict[str, Any]) -> list[tuple[int, int, int]]:
@@ -92,17 +90,21 @@ class RenderShard:
         extras = [f["name"] for f in self.meta["features"][4:]]
         results = (render_example(self.renderer, self.sampler, i) for i in range(lo, hi))
         features = schema.features_from_json(self.meta["features"])
-        parts, failed, rejected = [], [], 0
-        for batch in grid_batches(results, self.batch_size):
-            examples, batch_failed, batch_rejected = examples_from_results(
-                batch, self.model, self.batch_size, extras
-            )
-            if examples is not None:
-                parts.append(schema.to_rows(features, examples))
-            failed += batch_failed
-            rejected += sum(batch_rejected.values())
-        rows = np.concatenate(parts) if parts else np.zeros(0, schema.record_dtype(features))
-        entries = write_shard_files(self.out_dir, self.meta, k, lo, hi, rows)
+        group = ShardGroup(self.out_dir, self.meta, k, lo, hi)
+        failed, rejected = [], 0
+        try:
+            for batch in grid_batches(results, self.batch_size):
+                examples, batch_failed, batch_rejected = examples_from_results(
+                    batch, self.model, self.batch_size, extras
+                )
+                if examples is not None:
+                    group.write(schema.to_rows(features, examples))
+                failed += batch_failed
+                rejected += sum(batch_rejected.values())
+            entries = group.commit()
+        except BaseException:
+            group.discard()
+            raise
         return {"k": k, "entries": entries, "failed": failed, "rejected": rejected}
 
 

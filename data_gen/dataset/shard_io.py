@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 from collections.abc import Iterator, Sequence
@@ -66,34 +67,69 @@ def read_shard(path: str | os.PathLike, fmt: str) -> list[bytes]:
     return list(read_tfrecord(path)) if fmt == "tfrecord" else read_array_record(path)
 
 
-def write_shard(path: str | os.PathLike, fmt: str, payloads: Sequence[bytes]) -> None:
-    """Write a complete shard under `<path>.tmp`, fsync, then rename it to `path` atomically.
+class ShardFile:
+    """One shard file written incrementally under `<path>.tmp`, renamed to `path` on commit.
 
-    A file under its final name is therefore always complete; a crash leaves at most a `.tmp`.
+    A file under its final name is therefore always complete; a crash leaves at most a `.tmp`
+    (removed by the next run), and `discard()` removes it after an error.
     """
-    path = Path(path)
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    try:
+
+    def __init__(self, path: str | os.PathLike, fmt: str) -> None:
+        self.path = Path(path)
+        self.fmt = fmt
+        self.tmp = self.path.with_name(self.path.name + TMP_SUFFIX)
+        self.count = 0
         if fmt == "tfrecord":
-            with open(tmp, "wb") as f:
-                f.write(b"".join(frame_tfrecord(p) for p in payloads))
-                f.flush()
-                os.fsync(f.fileno())
+            self._file = open(self.tmp, "wb")  # noqa: SIM115 (closed in commit/discard)
         elif fmt == "array_record":
             from array_record.python.array_record_module import ArrayRecordWriter
 
-            writer = ArrayRecordWriter(str(tmp), ARRAY_RECORD_OPTIONS)
-            for p in payloads:
-                writer.write(p)
-            writer.close()
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
+            self._writer = ArrayRecordWriter(str(self.tmp), ARRAY_RECORD_OPTIONS)
         else:
             raise ValueError(f"unknown shard format {fmt!r}")
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # never leave a half-written file behind
-        raise
-    os.replace(tmp, path)
+
+    def write(self, payloads: Sequence[bytes]) -> None:
+        try:
+            if self.fmt == "tfrecord":
+                self._file.write(b"".join(frame_tfrecord(p) for p in payloads))
+            else:
+                for p in payloads:
+                    self._writer.write(p)
+        except BaseException:
+            self.discard()
+            raise
+        self.count += len(payloads)
+
+    def commit(self) -> None:
+        """Flush, fsync and rename into place."""
+        try:
+            if self.fmt == "tfrecord":
+                self._file.flush()
+                os.fsync(self._file.fileno())
+                self._file.close()
+            else:
+                self._writer.close()
+                with open(self.tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+        except BaseException:
+            self.discard()
+            raise
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.fmt == "tfrecord":
+                self._file.close()
+            else:
+                self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def write_shard(path: str | os.PathLike, fmt: str, payloads: Sequence[bytes]) -> None:
+    """Write a whole shard file atomically (see `ShardFile`)."""
+    shard = ShardFile(path, fmt)
+    shard.write(payloads)
+    shard.commit()
 
 
 def remove_stale_tmp(out_dir: str | os.PathLike) -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,38 +16,55 @@ import numpy as np
 from data_gen.dataset import schema, shard_io
 
 
-def write_shard_files(
-    out_dir: str | os.PathLike,
-    meta: Mapping[str, Any],
-    k: int,
-    lo: int,
-    hi: int,
-    rows: np.ndarray,
-    *,
-    place: Callable[[Path, str, list[bytes]], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Write shard k (indices [lo, hi)) in every format of `meta`; return its metadata entries.
+class ShardGroup:
+    """Shard k (indices [lo, hi)) in every format of `meta`, written incrementally as rows arrive
+    (memory stays bounded even with `audio`/`mel` features); `commit()` renames the files into
+    place and returns their metadata entries."""
 
-    `place(path, fmt, payloads)` writes one file atomically (the default: local file system).
-    """
-    place = place or shard_io.write_shard
-    features = schema.features_from_json(meta["features"])
-    num_shards = -(-(meta["index_end"] - meta["index_start"]) // meta["shard_size"])
-    entries = []
-    for fmt in meta["formats"]:
-        name = schema.shard_name(meta["split"], fmt, k, num_shards)
-        payloads = (
-            schema.encode_examples(features, rows) if fmt == "tfrecord" else schema.encode_raw(rows)
-        )
+    def __init__(self, out_dir: str | os.PathLike, meta: Mapping[str, Any], k: int, lo: int,
+                 hi: int) -> None:  # fmt: skip
+        self.features = schema.features_from_json(meta["features"])
+        self.lo, self.hi = lo, hi
+        self.num_examples = 0
+        num_shards = -(-(meta["index_end"] - meta["index_start"]) // meta["shard_size"])
+        names = [schema.shard_name(meta["split"], fmt, k, num_shards) for fmt in meta["formats"]]
+        self.files: list[shard_io.ShardFile] = []
+        with self._naming_errors(names[0]):
+            for name, fmt in zip(names, meta["formats"], strict=True):
+                self.files.append(shard_io.ShardFile(Path(out_dir) / name, fmt))
+
+    @contextlib.contextmanager
+    def _naming_errors(self, name: str) -> Iterator[None]:
         try:
-            place(Path(out_dir) / name, fmt, payloads)
+            yield
         except OSError as e:
+            self.discard()
             raise OSError(f"shard {name}: {e}") from e
-        entries.append(
-            {"file": name, "format": fmt, "index_start": lo, "index_end": hi,
-             "num_examples": len(rows)}
-        )  # fmt: skip
-    return entries
+
+    def write(self, rows: np.ndarray) -> None:
+        for f in self.files:
+            payloads = (
+                schema.encode_examples(self.features, rows)
+                if f.fmt == "tfrecord"
+                else schema.encode_raw(rows)
+            )
+            with self._naming_errors(f.path.name):
+                f.write(payloads)
+        self.num_examples += len(rows)
+
+    def commit(self) -> list[dict[str, Any]]:
+        for f in self.files:
+            with self._naming_errors(f.path.name):
+                f.commit()
+        return [
+            {"file": f.path.name, "format": f.fmt, "index_start": self.lo,
+             "index_end": self.hi, "num_examples": self.num_examples}
+            for f in self.files
+        ]  # fmt: skip
+
+    def discard(self) -> None:
+        for f in self.files:
+            f.discard()
 
 
 class DatasetWriteError(RuntimeError):
@@ -83,7 +101,7 @@ class DatasetWriter:
         done = len({(s["index_start"]) for s in self.meta["shards"]})
         self.resumed_from = self.next_index = min(self._start + done * self._size, self._end)
         self._shard = done
-        self._rows: list[np.ndarray] = []
+        self._group: ShardGroup | None = None
         self._failed: list[int] = []
         self._rejected = 0
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -191,6 +209,8 @@ class DatasetWriter:
             kind, rows, failed, rejected = self._queue.get()
             if kind == "abort" or self._error is not None:
                 if kind in ("abort", "close"):
+                    if self._group is not None:  # a partial shard: its .tmp files go
+                        self._group.discard()
                     return
                 continue
             try:
@@ -205,28 +225,30 @@ class DatasetWriter:
         while self._shard < self.num_shards:
             lo = self._start + self._shard * self._size
             hi = min(lo + self._size, self._end)
+            if self._group is None:
+                self._group = ShardGroup(self.out_dir, self.meta, self._shard, lo, hi)
             in_shard = rows["index"] < hi
-            self._rows.append(rows[in_shard])
+            if in_shard.any():
+                self._group.write(rows[in_shard])
             self._failed += [i for i in failed if i < hi]
             self._rejected += sum(n for i, n in rejected.items() if lo <= i < hi)
             rows, failed = rows[~in_shard], [i for i in failed if i >= hi]
-            covered = sum(len(r) for r in self._rows) + len(self._failed)
-            if covered < hi - lo:
+            if self._group.num_examples + len(self._failed) < hi - lo:
                 return
-            self._write_shard(lo, hi)
+            self._complete_shard()
 
-    def _write_shard(self, lo: int, hi: int) -> None:
-        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, self._rows_dtype())
-        entries = write_shard_files(self.out_dir, self.meta, self._shard, lo, hi, rows)
+    def _complete_shard(self) -> None:
+        group, self._group = self._group, None
+        entries = group.commit()
         meta = dict(self.meta)
         meta["shards"] = [*meta["shards"], *entries]
-        meta["num_examples"] += len(rows)
+        meta["num_examples"] += group.num_examples
         meta["failed_indices"] = [*meta["failed_indices"], *self._failed]
         meta["num_rejected"] += self._rejected
         self._save(meta)
         self.meta = meta
         self._shard += 1
-        self._rows, self._failed, self._rejected = [], [], 0
+        self._failed, self._rejected = [], 0
 
     def _finish(self) -> None:
         if self._shard < self.num_shards:
@@ -234,9 +256,6 @@ class DatasetWriter:
         if not self.meta["complete"]:
             self.meta = {**self.meta, "complete": True}
             self._save(self.meta)
-
-    def _rows_dtype(self) -> np.dtype:
-        return schema.record_dtype(self.features)
 
     def _save(self, meta: Mapping[str, Any]) -> None:
         schema.write_metadata(self.out_dir, meta)

@@ -64,20 +64,20 @@ def test_rerun_of_complete_folder_is_a_no_op_and_other_dataset_is_refused(tmp_pa
 
 def test_write_error_keeps_completed_shards_and_rerun_finishes(tmp_path, monkeypatch):
     fakes.run(tmp_path / "ref", size=30)
-    real = shard_io.write_shard
+    real = shard_io.ShardFile.commit
     calls = []
 
-    def flaky(path, fmt, payloads):
-        calls.append(path)
-        if len(calls) == 3:
-            real(path, fmt, payloads[:1])  # the .tmp is written, then the disk fills up
+    def flaky(self):
+        calls.append(self.path)
+        if len(calls) == 3:  # the .tmp is written, then the disk fills up
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, fmt, payloads)
+        real(self)
 
-    monkeypatch.setattr(shard_io, "write_shard", flaky)
+    monkeypatch.setattr(shard_io.ShardFile, "commit", flaky)
     with pytest.raises(DatasetWriteError, match=r"No space left.*2 completed shard"):
         fakes.run(tmp_path / "x", size=30)
-    monkeypatch.setattr(shard_io, "write_shard", real)
+    monkeypatch.setattr(shard_io.ShardFile, "commit", real)
+    assert not list((tmp_path / "x").glob("*.tmp"))  # the failed shard left nothing behind
     meta = json.loads((tmp_path / "x" / "metadata.json").read_text())
     assert not meta["complete"] and len(meta["shards"]) == 2
     fakes.run(tmp_path / "x", size=30)
