@@ -27,6 +27,7 @@ from data_gen.dataset import extras as extras_lib
 from data_gen.dataset import schema
 from data_gen.dataset.generator import PAPER_PRESETS, generate, share_cores_with_workers
 from data_gen.dataset.merge import merge
+from data_gen.dataset.writer import DatasetWriteError
 
 
 def _csv(text: str) -> list[str]:
@@ -169,11 +170,29 @@ def _run_presets(argv: list[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run the CLI; errors a person can act on end with a message, not a traceback."""
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except DatasetWriteError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "interrupted: complete shards are kept; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["merge"]:
-        args = merge_parser().parse_args(argv[1:])
-        meta = merge(args.parts, args.out, copy=args.copy)
+        parser = merge_parser()
+        args = parser.parse_args(argv[1:])
+        try:
+            meta = merge(args.parts, args.out, copy=args.copy)
+        except (ValueError, FileNotFoundError) as e:
+            parser.error(str(e))
         print(f"merged {len(args.parts)} parts: {meta['num_examples']} examples in {args.out}")
         return 0
     if argv[:1] == ["presets"]:
