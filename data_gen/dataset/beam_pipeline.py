@@ -41,9 +41,11 @@ from typing import Any
 
 from data_gen.dataset import schema
 from data_gen.dataset.generator import (
+    audio_model_json,
     build_generation_metadata,
     examples_from_results,
     grid_batches,
+    renderer_fingerprint,
 )
 from data_gen.dataset.writer import DatasetWriteError, ShardGroup
 
@@ -67,6 +69,11 @@ class RenderShard:
         from data_gen.synths.spec import SynthSpec
 
         spec = SynthSpec.from_json(self.meta["synth"])
+        if renderer_fingerprint(spec) != self.meta["renderer"]:
+            raise ValueError(
+                f"worker renderer {renderer_fingerprint(spec)} differs from the launcher's "
+                f"{self.meta['renderer']}; install the same DawDreamer and synth everywhere"
+            )
         settings = RenderSettings.from_json(self.meta["render"])
         self.renderer = make_renderer(spec, settings)
         self.sampler = PresetSampler(spec, self.meta["seed"])
@@ -74,12 +81,9 @@ class RenderShard:
         self.model = get_audio_model(
             self.meta["audio_model"]["name"], self.weights, "cpu", batch_size=self.batch_size
         )
-        if schema.identity_mismatches(
-            {**self.meta, "audio_model": dict(self.meta["audio_model"])},
-            {**self.meta, "audio_model": _model_json(self.model)},
-        ):
+        if audio_model_json(self.model) != self.meta["audio_model"]:
             raise ValueError(
-                f"worker audio model {_model_json(self.model)} differs from the launcher's "
+                f"worker audio model {audio_model_json(self.model)} differs from the launcher's "
                 f"{self.meta['audio_model']}; install the same code and weights everywhere"
             )
 
@@ -106,12 +110,6 @@ class RenderShard:
             group.discard()
             raise
         return {"k": k, "entries": entries, "failed": failed, "rejected": rejected}
-
-
-def _model_json(model) -> dict[str, Any]:
-    from data_gen.dataset.generator import audio_model_json
-
-    return audio_model_json(model)
 
 
 def finalize(meta: dict[str, Any], out_dir: str, summaries: Sequence[dict[str, Any]]) -> None:
