@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -50,7 +51,12 @@ def _common_args(p: argparse.ArgumentParser) -> None:
         help=f"comma-separated subset of {','.join(schema.FORMATS)}",
     )
     p.add_argument("--shard-size", type=int, default=4096, help="indices per shard")
-    p.add_argument("--workers", type=int, default=2, help="render worker processes")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="render worker processes (default: one per available core)",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="clips per audio-model batch")
     p.add_argument(
         "--extras",
@@ -173,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; errors a person can act on end with a message, not a traceback."""
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
-    except DatasetWriteError as e:
+    except (DatasetWriteError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_gen.dataset import reader
+from data_gen.dataset import reader, schema
 
 RMS_TOLERANCE = 1e-4  # relative; re-rendering the same preset must give the same clip
 
@@ -94,12 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("folder", type=Path)
     p.add_argument("--format", default=None, help="which shards to read (default: the first)")
-    p.add_argument("--limit", type=int, default=100_000, help="read whole shards up to this many")
+    p.add_argument(
+        "--limit", type=int, default=100_000, help="read whole shards up to this many (and ~1 GB)"
+    )
     p.add_argument("--render", type=int, default=4, help="examples to re-render (0: none)")
     p.add_argument("--out", type=Path, default=None, help="WAV/PNG folder (default DIR/inspect)")
     args = p.parse_args(argv)
     try:
-        meta, rows = reader.read_examples(args.folder, args.format, limit=args.limit)
+        features = schema.features_from_json(schema.read_metadata(args.folder)["features"])
+        # Whole shards are read: keep audio/mel sets to about 1 GB of rows.
+        limit = min(args.limit, max(1, 2**30 // schema.record_dtype(features).itemsize))
+        meta, rows = reader.read_examples(args.folder, args.format, limit=limit)
     except (FileNotFoundError, ValueError) as e:
         p.error(str(e))
     print(f"{args.folder}: synth {meta['synth']['name']}, audio model {meta['audio_model']['name']}"

@@ -101,3 +101,17 @@ def test_writer_rejects_gaps_and_repeats(tmp_path):
     with pytest.raises(ValueError, match="continue the run at 2"):
         writer.write_batch(None, failed_indices=[1])
     writer.abort()
+
+
+def test_second_writer_on_a_busy_folder_is_refused(tmp_path):
+    from data_gen.dataset.generator import build_generation_metadata
+    from data_gen.dataset.writer import DatasetWriter
+
+    meta = build_generation_metadata(
+        fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), seed=0, split="val", size=4
+    )
+    first = DatasetWriter(tmp_path, meta)
+    with pytest.raises(DatasetWriteError, match="another process is writing"):
+        DatasetWriter(tmp_path, meta)
+    first.abort()
+    DatasetWriter(tmp_path, meta).abort()  # free again
