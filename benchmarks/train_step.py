@@ -1,7 +1,7 @@
 """Proxy train-step throughput: this project's jitted step vs the same model in plain PyTorch.
 
     .venv/bin/python -m benchmarks.train_step                      # every encoder, paper bs & 64
-    .venv/bin/python -m benchmarks.train_step --encoders=tfm --batches=64 --steps=3
+    .venv/bin/python -m benchmarks.train_step --encoders=tfm --batches=64 --steps=3 --repeats=2
 
 For each encoder (Dexed layout, D = 192) and batch size (the paper's: 512, TFM 256; and 64),
 one fresh process per measurement times a full training step (forward, L1 loss, backward,
@@ -38,6 +38,12 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps_per_call", default="1,4", help="JAX variants, comma-separated")
     parser.add_argument(
         "--xla_flags", default="", help="extra JAX variants: XLA_FLAGS strings separated by ';'"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="rounds of (torch, jax variants), alternating; the best of each is kept",
     )
     parser.add_argument("--synth", default="dexed")
     parser.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=True)
@@ -166,6 +172,14 @@ def _run_worker(spec: dict, xla_flags: str = "") -> dict:
     return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
 
 
+def _best(old: dict | None, new: dict) -> dict:
+    if old is None or "error" in old:
+        return new
+    if "error" in new:
+        return old
+    return max(old, new, key=lambda r: r["samples_per_s"])
+
+
 def _uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -215,10 +229,15 @@ def main(argv=None) -> None:
             common = dict(
                 encoder=encoder, batch=batch, steps=args.steps, warmup=args.warmup, synth=args.synth
             )
-            torch_res = _run_worker(dict(common, framework="torch"))
+            # Alternate rounds so both frameworks see the same load; keep the best of each.
+            torch_res, jax_res = None, [None] * len(variants)
+            for _ in range(args.repeats):
+                torch_res = _best(torch_res, _run_worker(dict(common, framework="torch")))
+                for i, (_, k, flags) in enumerate(variants):
+                    res = _run_worker(dict(common, framework="jax", k=k), flags)
+                    jax_res[i] = _best(jax_res[i], res)
             cells = []
-            for _, k, flags in variants:
-                res = _run_worker(dict(common, framework="jax", k=k), flags)
+            for res in jax_res:
                 if "error" in res or "error" in torch_res:
                     cells.append(f"{'error':>14}")
                     print(" ", res.get("error") or torch_res.get("error"))
