@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ class Prefetch:
 
     The render pool's results are read by whoever iterates it; while the caller runs the audio
     model, this thread keeps reading, so render workers never block on a full pipe. Leaving the
-    context (normally or on an error) stops the thread before the pool is closed.
+    context stops the thread before the pool is closed (after an error, it waits 2 s at most).
     """
 
     def __init__(self, source: Iterable[Any], size: int) -> None:
@@ -29,12 +30,14 @@ class Prefetch:
         self._thread.start()
         return self._iter()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self._stop.set()
-        while self._thread.is_alive():
+        # On an error (Ctrl-C, a write error) wait only briefly: the thread may be waiting on a
+        # render worker the interrupt killed; it is a daemon and stops at its next step.
+        deadline = None if exc_type is None else time.monotonic() + 2.0
+        while self._thread.is_alive() and (deadline is None or time.monotonic() < deadline):
             with contextlib.suppress(queue.Empty):  # unblock a pending put
                 self._queue.get(timeout=0.05)
-        self._thread.join()
 
     def _run(self) -> None:
         try:
