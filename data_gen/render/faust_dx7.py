@@ -1,9 +1,10 @@
-"""DX7 engine: one compiled Faust processor per algorithm, built on first use and kept."""
+"""DX7 engine: one compiled Faust processor per algorithm, each on its own engine, kept."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import dawdreamer as daw
 import numpy as np
 
 from data_gen.render.base import Renderer
@@ -13,6 +14,14 @@ from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM, algorithm_of, dx7_dsp_sourc
 from data_gen.synths.spec import SynthSpec
 
 
+class _Algorithm(NamedTuple):
+    """One compiled algorithm: the engine that owns its processor, and its slider map."""
+
+    engine: Any
+    processor: Any
+    sliders: FaustSliders
+
+
 class Dx7Renderer(Renderer):
     """Renders the `dx7` spec (engine "faust_dx7").
 
@@ -20,6 +29,13 @@ class Dx7Renderer(Renderer):
     parameter selects one of up to 32 processors, each compiled (~15-30 s) the first time a
     preset needs it and kept for the renderer's life. Pools route work by algorithm so a worker
     rarely compiles a new one.
+
+    Each algorithm gets its own RenderEngine: in DawDreamer 0.9.0, `make_faust_processor` on an
+    engine that has already rendered can fail with "undefined symbol : process" (the new, still
+    empty processor gets prepared, i.e. compiled, as it joins the engine's prepared graph), and
+    that broken processor then stays in the graph. A fresh engine per algorithm never has a
+    prepared graph when its processor is made. The render sequence is the base class's, played
+    on the engine of the preset's algorithm.
     """
 
     quiet = True
@@ -31,7 +47,7 @@ class Dx7Renderer(Renderer):
         self._slider_pos = np.array(
             [i for i, p in enumerate(spec.used_params) if p.name != DX7_ALGORITHM_PARAM]
         )
-        self._compiled: dict[int, tuple[Any, FaustSliders]] = {}
+        self._compiled: dict[int, _Algorithm] = {}
         self.compile_seconds: dict[int, float] = {}
 
     @property
@@ -42,26 +58,40 @@ class Dx7Renderer(Renderer):
         # The algorithm entry is already the raw value of its category; recover the index.
         values = np.asarray(self.spec.used_params[self._algorithm_pos].values)
         category = int(np.abs(values - raw_P[self._algorithm_pos]).argmin())
-        processor, sliders = self.processor(algorithm_of(category))
-        sliders.apply(processor, raw_P[self._slider_pos])
-        return processor
+        compiled = self._algorithm(algorithm_of(category))
+        # The base class loads and plays the processor on `self.engine`: point it at the
+        # engine that owns this processor (it reloads the graph only when the processor changes).
+        self.engine = compiled.engine
+        compiled.sliders.apply(compiled.processor, raw_P[self._slider_pos])
+        return compiled.processor
 
     def processor(self, algorithm: int) -> tuple[Any, FaustSliders]:
         """The processor of one algorithm (1..32) and its slider map, compiled on first use."""
-        if algorithm not in self._compiled:
-            what = f"dx7 algorithm {algorithm}"
-            if self.on_compile is not None:
-                self.on_compile(what, False)
-            origin = f"dx7_dsp_source({algorithm}) (synth {self.spec.name!r})"
-            processor, seconds = compile_poly(
-                self.engine, f"dx7_alg{algorithm}", dx7_dsp_source(algorithm), origin
-            )
-            hold_excluded(processor, self.spec, origin)
-            self._compiled[algorithm] = (
-                processor,
-                FaustSliders(processor, self._slider_params, origin),
-            )
-            self.compile_seconds[algorithm] = seconds
-            if self.on_compile is not None:
-                self.on_compile(what, True)
+        compiled = self._algorithm(algorithm)
+        return compiled.processor, compiled.sliders
+
+    def _algorithm(self, algorithm: int) -> _Algorithm:
+        if algorithm in self._compiled:
+            return self._compiled[algorithm]
+        what = f"dx7 algorithm {algorithm}"
+        if self.on_compile is not None:
+            self.on_compile(what, False)
+        origin = f"dx7_dsp_source({algorithm}) (synth {self.spec.name!r})"
+        # A new engine even for the first algorithm: it must not have rendered (see class doc).
+        # If the compile fails, the engine and its broken processor are dropped with it.
+        engine = daw.RenderEngine(self.settings.sample_rate, self.settings.block_size)
+        processor, seconds = compile_poly(
+            engine, f"dx7_alg{algorithm}", dx7_dsp_source(algorithm), origin
+        )
+        hold_excluded(processor, self.spec, origin)
+        self._compiled[algorithm] = _Algorithm(
+            engine, processor, FaustSliders(processor, self._slider_params, origin)
+        )
+        self.compile_seconds[algorithm] = seconds
+        if self.on_compile is not None:
+            self.on_compile(what, True)
         return self._compiled[algorithm]
+
+    def close(self) -> None:
+        self._compiled.clear()
+        super().close()
