@@ -224,6 +224,13 @@ def generate(
     fixed-shape batches, writing in the writer's thread. Rerunning the same call after any crash
     continues after the last complete shard.
     """
+    if index_start % shard_size:
+        log.warning(
+            "index_start %d is not a multiple of shard_size %d: the parts still merge, but "
+            "into other shard files than one run would write",
+            index_start,
+            shard_size,
+        )
     meta = build_generation_metadata(
         spec, settings, model, seed=seed, split=split, size=size, index_start=index_start,
         index_end=index_end, formats=formats, shard_size=shard_size, extras=extras,
