@@ -15,7 +15,8 @@ Run locally (DirectRunner, one process per core):
         --size 131072 --seed 401 --out /data/minisub_mel128_val --shard-size 4096 \
         -- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing
 
-Everything after `--` is standard Beam pipeline options. On a cluster every worker needs this
+Everything after `--` is standard Beam pipeline options (they set the parallelism; `--workers`,
+`--timeout` and `--no-progress` of the shared flags are ignored here). On a cluster every worker needs this
 project installed (with DawDreamer, torch and, for VST synths, the plug-in) and `--out` must be a
 folder all workers and the launcher share (an NFS/Filestore mount, or a FUSE-mounted bucket);
 audio-model weights must be a path every worker can read (`--weights`).
