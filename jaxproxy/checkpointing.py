@@ -2,8 +2,10 @@
 
 Each checkpoint holds the whole train state pytree (model parameters and batch statistics,
 optimizer state, step) and the data iterator's state, so restarting the same command continues
-at the exact next batch. Orbax writes into a temporary folder and renames it when complete, so a
-run killed mid-save leaves the previous checkpoint intact.
+at the exact next batch. No RNG state is needed: the encoders use no dropout and the data order is
+a function of (shuffle seed, epoch), which the iterator state pins down. Orbax writes into a
+temporary folder and renames it when complete, so a run killed mid-save leaves the previous
+checkpoint intact.
 """
 
 from __future__ import annotations
