@@ -16,14 +16,15 @@ Run locally (DirectRunner, one process per core):
         -- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing
 
 Everything after `--` is standard Beam pipeline options (they set the parallelism; `--workers`,
-`--timeout` and `--no-progress` of the shared flags are ignored here). On a cluster every worker needs this
-project installed (with DawDreamer, torch and, for VST synths, the plug-in) and `--out` must be a
-folder all workers and the launcher share (an NFS/Filestore mount, or a FUSE-mounted bucket);
-audio-model weights must be a path every worker can read (`--weights`).
+`--timeout` and `--no-progress` of the shared flags are ignored here). On a cluster every worker
+needs this project installed (with DawDreamer, torch and, for VST synths, the plug-in), `--out`
+must be a folder all workers and the launcher share (an NFS/Filestore mount, or a FUSE-mounted
+bucket), and audio-model weights a path every worker can read (`--weights`).
 
 - Dataflow: `-- --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp
-  --sdk_container_image=IMAGE` (an image with this project, e.g. built from its Makefile set-up;
-  or `--setup_file=./setup.py` plus the system packages) and `--num_workers/--max_num_workers`.
+  --sdk_container_image=IMAGE` (an image with this project and its system packages), or
+  `--extra_package=dist/jaxproxy-0.1.0-py3-none-any.whl` (from `pip wheel --no-deps .`) on the
+  default image; size the job with `--num_workers/--max_num_workers`.
 - Flink: `-- --runner=FlinkRunner --flink_master=HOST:8081 --environment_type=DOCKER
   --environment_config=IMAGE` (or `--environment_type=PROCESS` on hosts with the project).
 - Spark: `-- --runner=SparkRunner --spark_master_url=spark://HOST:7077 --environment_type=DOCKER
