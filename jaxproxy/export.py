@@ -24,6 +24,7 @@ import optax
 from absl import app, flags
 from flax import nnx
 
+from jaxproxy import models
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.trainers import proxy, proxy_step
@@ -58,9 +59,7 @@ def export_model(
         tree = jax.tree_util.tree_unflatten(treedef, [weights_by_name[n] for n in names])
         return encode_state(tree["params"], tree["batch_stats"], presets_BxP)
 
-    num_params = int(
-        model_def and sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
-    )
+    num_params = models.count_params(model)
     (batch,) = jax.export.symbolic_shape("batch")
     presets_spec = jax.ShapeDtypeStruct((batch, spec_num_used(spec_json)), jnp.float32)
     weight_specs = {n: jax.ShapeDtypeStruct(w.shape, w.dtype) for n, w in weights.items()}
@@ -68,7 +67,7 @@ def export_model(
         exported = jax.export.export(jax.jit(encode), platforms=_PLATFORMS)(
             weight_specs, presets_spec
         )
-    except Exception:  # noqa: BLE001  (a jaxlib without some platform's lowering rules)
+    except Exception:  # a jaxlib without some platform's lowering rules: this platform only
         exported = jax.export.export(jax.jit(encode))(weight_specs, presets_spec)
 
     tmp = out_dir.rstrip("/") + ".tmp"
