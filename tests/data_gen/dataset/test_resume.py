@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.data_gen.dataset import fakes
 
 ROOT = Path(__file__).resolve().parents[3]
-SIZE, DELAY = 120, 0.01
+SIZE, DELAY = 160, 0.01
 
 
 def _start(out: Path) -> subprocess.Popen:
