@@ -5,7 +5,8 @@
 
 For each encoder (Dexed layout, D = 192) and batch size (the paper's: 512, TFM 256; and 64),
 one fresh process per measurement times a full training step (forward, L1 loss, backward,
-AdamW with the paper's settings): PyTorch eager, then the JAX step with each
+AdamW with the paper's settings): PyTorch eager (the better of 1 thread and all cores), then
+the JAX step with each
 `--steps_per_call` (several steps per jit call via lax.scan) and each `--xla_flags` variant.
 Prints samples/s and the JAX/PyTorch ratio, then the input pipeline's examples/s
 (benchmarks.input_pipeline) against the fastest step's consumption. Compare ratios within one
@@ -91,12 +92,14 @@ def _time_calls(run_call, calls: int, warmup: int) -> tuple[float, float]:
     return first, float(np.median(times))
 
 
-def torch_worker(encoder: str, batch: int, steps: int, warmup: int, synth: str) -> dict:
+def torch_worker(
+    encoder: str, batch: int, steps: int, warmup: int, synth: str, threads: int
+) -> dict:
     import torch
 
     from benchmarks.torch_encoders import build_torch_encoder
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     layout, config = _layout(synth), _hparams(encoder)
     model = build_torch_encoder(encoder, layout, OUT_DIM).train()
@@ -232,7 +235,11 @@ def main(argv=None) -> None:
             # Alternate rounds so both frameworks see the same load; keep the best of each.
             torch_res, jax_res = None, [None] * len(variants)
             for _ in range(args.repeats):
-                torch_res = _best(torch_res, _run_worker(dict(common, framework="torch")))
+                # On a busy machine OpenMP with every core can be several times slower than one
+                # thread (threads wait at barriers for descheduled peers): keep torch's best.
+                for threads in sorted({1, os.cpu_count() or 1}):
+                    res = _run_worker(dict(common, framework="torch", threads=threads))
+                    torch_res = _best(torch_res, res)
                 for i, (_, k, flags) in enumerate(variants):
                     res = _run_worker(dict(common, framework="jax", k=k), flags)
                     jax_res[i] = _best(jax_res[i], res)
