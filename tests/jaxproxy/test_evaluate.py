@@ -1,0 +1,67 @@
+"""The test protocol over random subsets, and evaluation of an exported proxy on a dataset."""
+
+import numpy as np
+import pytest
+
+from configs import proxy as proxy_config
+from jaxproxy import evaluate, export
+from jaxproxy.data.dataset import DatasetMismatchError
+from jaxproxy.models.layout import PresetLayout
+from jaxproxy.trainers import proxy
+from tests.jaxproxy.fake_data import fake_synth_json, write_fake_dataset
+
+EMB = 8
+
+
+def test_perfect_embeddings_score_one_and_shuffled_ones_do_not():
+    audio = np.random.default_rng(0).normal(size=(300, EMB)).astype(np.float32)
+    perfect = evaluate.test_protocol(audio, audio, runs=3, subset_size=128)
+    assert perfect["mrr"]["mean"] == pytest.approx(1.0)
+    assert perfect["l1"]["mean"] == pytest.approx(0.0)
+    assert perfect["avg_recall@1"]["mean"] == pytest.approx(1.0)
+    shuffled = evaluate.test_protocol(audio[::-1].copy(), audio, runs=3, subset_size=128)
+    assert shuffled["mrr"]["mean"] < 0.2
+    assert shuffled["mrr"]["std"] > 0  # different subsets give different figures
+
+
+def test_small_sets_use_every_example_in_every_run():
+    rng = np.random.default_rng(1)
+    audio = rng.normal(size=(50, EMB)).astype(np.float32)
+    presets = audio + rng.normal(scale=0.5, size=audio.shape).astype(np.float32)
+    result = evaluate.test_protocol(presets, audio, runs=4, subset_size=4096)
+    assert result["mrr"]["std"] == pytest.approx(0.0, abs=1e-7)  # as the paper's 404 TAL-NM presets
+    assert 0.0 < result["mrr"]["mean"] < 1.0
+
+
+def test_too_few_examples_is_an_error():
+    with pytest.raises(ValueError, match="at least 2"):
+        evaluate.test_protocol(np.zeros((1, EMB)), np.zeros((1, EMB)))
+
+
+def _export(tmp_path) -> str:
+    config = proxy_config.get_config("encoder=hn_oh,smoke")
+    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    return export.export_model(
+        str(tmp_path / "export"),
+        model,
+        config=config.to_dict(),
+        spec_json=fake_synth_json(),
+        embedding_dim=EMB,
+    )
+
+
+def test_evaluate_an_exported_proxy_on_a_dataset(tmp_path):
+    folder = _export(tmp_path)
+    write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB, split="test")
+    result = evaluate.evaluate(folder, str(tmp_path / "test"), runs=2, subset_size=32)
+    assert result["num_examples"] == 40 and result["subset_size"] == 32
+    for name in ("mrr", "l1", "top1_mrr", "avg_recall@10", "a2p_mnr"):
+        assert np.isfinite(result["metrics"][name]["mean"])
+    assert "| mrr |" in evaluate.format_table(result)
+
+
+def test_evaluate_refuses_a_dataset_of_another_shape(tmp_path):
+    folder = _export(tmp_path)
+    write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB + 1, split="test")
+    with pytest.raises(DatasetMismatchError, match="embedding_dim"):
+        evaluate.evaluate(folder, str(tmp_path / "test"), runs=1)
