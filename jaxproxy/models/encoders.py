@@ -220,7 +220,8 @@ class TransformerEncoder(nnx.Module):
     def __call__(self, presets_BxP: jax.Array) -> jax.Array:
         _check_presets(presets_BxP, self.layout, "tfm")
         tokens_BxTxD = self.tokenizer(presets_BxP)
-        for layer in self.layers:
+        for layer in self.layers[:-1]:
             tokens_BxTxD = layer(tokens_BxTxD)
-        cls_BxD = tokens_BxTxD[:, 0]
+        # The head reads only the CLS token: the last layer computes nothing else.
+        cls_BxD = self.layers[-1](tokens_BxTxD, first_token_only=True)[:, 0]
         return _as_output(self.head(jax.nn.relu(self.head_norm(cls_BxD))))

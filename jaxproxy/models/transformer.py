@@ -55,14 +55,22 @@ class TransformerLayer(nnx.Module):
         self.ff_in = linear(d_model, d_ff, **kw)
         self.ff_out = linear(d_ff, d_model, **kw)
 
-    def __call__(self, x_BxTxD: jax.Array) -> jax.Array:
+    def __call__(self, x_BxTxD: jax.Array, *, first_token_only: bool = False) -> jax.Array:
+        """(B, T, D) -> (B, T, D); with `first_token_only`, only token 0's output, (B, 1, D).
+
+        Token 0's output is exactly the full layer's [:, :1]: keys and values still come from
+        every token, but queries, the output projection and the feed-forward run on token 0
+        alone. A last layer whose caller reads only the CLS token skips most of its work.
+        """
         batch, length, d_model = x_BxTxD.shape
         head_dim = d_model // self.num_heads
         qkv_BxTx3xNxH = self.qkv(self.norm_attn(x_BxTxD)).reshape(
             batch, length, 3, self.num_heads, head_dim
         )
-        q_BxTxNxH, k_BxTxNxH, v_BxTxNxH = (qkv_BxTx3xNxH[:, :, i] for i in range(3))
-        attn_BxTxNxH = jax.nn.dot_product_attention(q_BxTxNxH, k_BxTxNxH, v_BxTxNxH)
-        x_BxTxD = x_BxTxD + self.attn_out(attn_BxTxNxH.reshape(batch, length, d_model))
-        ff_BxTxF = jax.nn.relu(self.ff_in(self.norm_ff(x_BxTxD)))
-        return x_BxTxD + self.ff_out(ff_BxTxF)
+        q_BxQxNxH, k_BxTxNxH, v_BxTxNxH = (qkv_BxTx3xNxH[:, :, i] for i in range(3))
+        if first_token_only:
+            x_BxTxD, q_BxQxNxH = x_BxTxD[:, :1], q_BxQxNxH[:, :1]
+        attn_BxQxNxH = jax.nn.dot_product_attention(q_BxQxNxH, k_BxTxNxH, v_BxTxNxH)
+        x_BxQxD = x_BxTxD + self.attn_out(attn_BxQxNxH.reshape(x_BxTxD.shape))
+        ff_BxQxF = jax.nn.relu(self.ff_in(self.norm_ff(x_BxQxD)))
+        return x_BxQxD + self.ff_out(ff_BxQxF)
