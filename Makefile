@@ -50,6 +50,8 @@ test-slow: setup
 bench: setup
 	$(BIN)/python -m benchmarks.render
 	$(BIN)/python -m benchmarks.audio_models
+	$(BIN)/python -m benchmarks.generate
+	$(BIN)/python -m benchmarks.input_pipeline
 	$(BIN)/python -m benchmarks.train_step
 
 clean:
