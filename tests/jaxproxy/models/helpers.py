@@ -13,7 +13,8 @@ from flax import nnx
 
 from jaxproxy.models import PresetLayout, build_encoder
 
-REFERENCE = Path("/work/shared/reference")
+# The paper's parameter tables, as shipped with the package (copied from the reference digest).
+REFERENCE = Path(__file__).resolve().parents[3] / "data_gen" / "synths" / "paper"
 PAPER_SYNTHS = ("dexed", "diva", "talnm")
 
 # Small sizes for forward passes on every layout (the layout decides the input shapes).
@@ -29,13 +30,10 @@ SMALL_OUT_DIM = 24
 
 @functools.cache
 def synth_layout(name: str) -> PresetLayout:
-    """The layout from the synth registry; from the reference TSV while the spec is missing."""
-    try:
-        from data_gen.synths.registry import get_spec
+    """The layout of a registered synth spec."""
+    from data_gen.synths.registry import get_spec
 
-        return PresetLayout.from_spec_json(get_spec(name).to_json())
-    except (ImportError, ValueError):
-        return tsv_layout(name)
+    return PresetLayout.from_spec_json(get_spec(name).to_json())
 
 
 def tsv_layout(name: str) -> PresetLayout:
