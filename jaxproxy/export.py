@@ -26,6 +26,7 @@ from flax import nnx
 
 from jaxproxy import models
 from jaxproxy.checkpointing import Checkpointer, abstract_like
+from jaxproxy.logs import setup_cli_logging
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.trainers import proxy, proxy_step
 
@@ -181,6 +182,7 @@ class Proxy:
 
 def main(argv: list[str]) -> None:
     del argv
+    setup_cli_logging()
     FLAGS = flags.FLAGS  # noqa: N806
     path = export_from_workdir(FLAGS.workdir, FLAGS.out, FLAGS.checkpoint)
     print(f"exported {FLAGS.checkpoint} of {FLAGS.workdir} to {path}")
