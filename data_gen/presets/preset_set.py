@@ -35,16 +35,7 @@ class ImportedPreset:
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write JSON through a temporary file, so a failure never leaves half a file behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, json.dumps(data, indent=1).encode())
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

@@ -139,7 +139,3 @@ def jit_encode(encode: Callable, mesh: Mesh) -> Callable:
     """Eval-mode forward pass: parameters replicated, presets and embeddings sharded."""
     replicated, sharded = sharding.replicated(mesh), sharding.batch_sharding(mesh)
     return jax.jit(encode, in_shardings=(replicated, replicated, sharded), out_shardings=sharded)
-
-
-def count_params(params: nnx.State) -> int:
-    return sum(x.size for x in jax.tree.leaves(params))
