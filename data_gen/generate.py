@@ -66,6 +66,11 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds before a hung render")
     p.add_argument("--device", default=None, help="torch device of the audio model")
+    p.add_argument(
+        "--plugin",
+        default=None,
+        help="VST synths (dexed, diva, talnm): the plug-in file; else $JAXPROXY_PLUGIN_<SYNTH>",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -122,6 +127,16 @@ def resolve(args: argparse.Namespace) -> tuple[str, int, int]:
     return split, size, seed
 
 
+def _locate_plugin(spec, plugin: str | None) -> None:
+    """Find a VST synth's plug-in before any work starts; the render workers inherit it."""
+    from data_gen.render.plugins import use_plugin
+
+    if spec.engine == "vst":
+        use_plugin(spec, plugin)
+    elif plugin is not None:
+        raise ValueError(f"--plugin: synth {spec.name!r} is not a VST plug-in ({spec.engine})")
+
+
 def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """(spec, render settings, audio model); bad names exit with the parser's error."""
     try:
@@ -131,10 +146,11 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
         from data_gen.synths.registry import get_spec
 
         spec = get_spec(args.synth)
+        _locate_plugin(spec, args.plugin)
         model = get_audio_model(
             args.audio_model, args.weights, args.device, batch_size=args.batch_size
         )
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
     if str(model.device).startswith("cpu"):
         share_cores_with_workers(args.workers)

@@ -48,7 +48,6 @@ def renderer_fingerprint(spec) -> dict[str, Any]:
     (Faust file or plug-in binary), so a changed DSP is not resumed into an older dataset."""
     import hashlib
     from importlib import metadata
-    from pathlib import Path
 
     out: dict[str, Any] = {"dawdreamer": metadata.version("dawdreamer")}
     path = None
@@ -60,7 +59,12 @@ def renderer_fingerprint(spec) -> dict[str, Any]:
         except (ValueError, OSError):
             path = None  # the renderer reports a missing source with its own message
     elif spec.engine == "vst":
-        path = Path(spec.source).expanduser()
+        from data_gen.render.plugins import resolve_plugin
+
+        try:
+            path = resolve_plugin(spec)
+        except FileNotFoundError:
+            path = None  # the renderer reports it, naming every place it looked
     if path is not None and path.is_file():
         out["source_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return out

@@ -19,6 +19,7 @@ from data_gen.presets import formats
 from data_gen.presets.errors import PresetFileError
 from data_gen.presets.preset_set import load_presets, save_presets, write_json_atomic
 from data_gen.presets.processing import pool_render_fn, process_presets
+from data_gen.render.plugins import use_plugin
 from data_gen.synths.registry import get_spec
 
 
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     proc.add_argument("--no-render", action="store_true", help="skip the RMS filter")
     proc.add_argument("--workers", type=int, default=None, help="render processes")
     proc.add_argument("--lenient", action="store_true")
+    proc.add_argument(
+        "--plugin", help="VST synths: the plug-in file (else $JAXPROXY_PLUGIN_<SYNTH>)"
+    )
 
     exp = sub.add_parser("export", help="presets JSON or vectors .npy -> a synth's preset file")
     exp.add_argument("--synth", required=True, help=f"one of {sorted(formats.WRITABLE)}")
@@ -74,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             spec = get_spec(args.synth)
             synth, presets = load_presets(args.presets)
             _check_synth(args.synth, synth, args.presets)
+            if not args.no_render and spec.engine == "vst":
+                use_plugin(spec, args.plugin)
             render = None if args.no_render else pool_render_fn(spec, args.workers)
             result = process_presets(spec, presets, render=render, lenient=args.lenient)
             save_presets(args.out, args.synth, result.to_imported())

@@ -1,14 +1,17 @@
-"""VST engine: a plug-in instrument hosted by DawDreamer, parameters set by VST index."""
+"""VST engine: a plug-in instrument hosted by DawDreamer, parameters set by VST index.
+
+The plug-in file comes from `data_gen.render.plugins.resolve_plugin` (flag, environment, spec).
+"""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from data_gen.render.base import Renderer, clip_rms, quiet_stderr
+from data_gen.render.plugins import resolve_plugin
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.spec import SynthSpec
 
@@ -18,12 +21,8 @@ class VstRenderer(Renderer):
 
     def __init__(self, spec: SynthSpec, settings: RenderSettings) -> None:
         super().__init__(spec, settings)
-        path = Path(spec.source).expanduser()
+        path = resolve_plugin(spec)
         where = f"plug-in {str(path)!r} (synth {spec.name!r})"
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{where} not found: install it or point the spec's source at the plug-in file"
-            )
         start = time.perf_counter()
         try:
             with quiet_stderr():  # DawDreamer and plug-ins narrate every load

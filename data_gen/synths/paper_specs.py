@@ -4,7 +4,8 @@ Each `paper/params-<synth>.tsv` row is one VST parameter as the paper's code def
 used or excluded (the reference's exclusion patterns already applied), allowed values after
 excluded categories, sampling weights or interval, and the value an excluded parameter is held at.
 `Param.index` is the VST parameter index; `SynthSpec.source` is the plug-in file name the user
-supplies (these plug-ins are not shipped; the renderer resolves the user's path).
+supplies (these plug-ins are not shipped): `--plugin PATH` or `$JAXPROXY_PLUGIN_<SYNTH>` point the
+renderer at it (`data_gen.render.plugins`), outside the spec and its fingerprint.
 """
 
 from __future__ import annotations
