@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from data_gen.presets import formats
+from data_gen.presets.dx7_sysex import OutOfRangeWarning
 from data_gen.presets.errors import PresetFileError
 from data_gen.presets.preset_set import load_presets, save_presets, write_json_atomic
 from data_gen.presets.processing import pool_render_fn, process_presets
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--out", required=True, type=Path)
     imp.add_argument("--lenient", action="store_true", help="warn and skip bad presets/files")
     imp.add_argument("--diva-key-map", type=Path, help="Diva only: native-unit key map JSON")
+    imp.add_argument(
+        "--strict",
+        action="store_true",
+        help="DX7/Dexed: refuse out-of-range bytes (default: read them as Dexed does, warned)",
+    )
 
     proc = sub.add_parser("process", help="clip, snap, dedupe and RMS-filter a presets JSON")
     proc.add_argument("--synth", required=True)
@@ -71,9 +77,24 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("default")
     try:
         if args.command == "import":
-            presets = formats.import_files(args.synth, args.files, args.lenient, args.diva_key_map)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                presets = formats.import_files(
+                    args.synth, args.files, args.lenient, args.diva_key_map, args.strict
+                )
+            for w in caught:
+                print(f"warning: {w.message}", file=sys.stderr)
             save_presets(args.out, args.synth, presets)
-            print(f"{len(presets)} {args.synth} presets from {len(args.files)} files -> {args.out}")
+            repaired = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
+            note = (
+                f"; {len(repaired)} out-of-range fields read as Dexed does (--strict refuses)"
+                if repaired
+                else ""
+            )
+            print(
+                f"{len(presets)} {args.synth} presets from {len(args.files)} files -> "
+                f"{args.out}{note}"
+            )
         elif args.command == "process":
             spec = get_spec(args.synth)
             synth, presets = load_presets(args.presets)

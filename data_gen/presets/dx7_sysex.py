@@ -14,9 +14,12 @@ The checksum is the two's complement of the data bytes' sum, low 7 bits.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
-from data_gen.presets.errors import PresetFileError, problem
+import numpy as np
+
+from data_gen.presets.errors import PresetFileError, PresetWarning, problem
 from data_gen.synths.dx7 import DX7_VCED
 
 VCED_SIZE = 155
@@ -35,6 +38,10 @@ FIELDS: dict[int, tuple[str, int]] = {off: (name, vmax) for name, (off, vmax) in
 FIELDS.update({NAME_OFFSET + k: (f"name[{k}]", 127) for k in range(NAME_LENGTH)})
 assert sorted(FIELDS) == list(range(VCED_SIZE)), "DX7_VCED must cover VCED bytes 0..144"
 FIELDS_BY_NAME = {name: off for off, (name, _) in FIELDS.items()}
+
+
+class OutOfRangeWarning(PresetWarning):
+    """A field beyond its DX7 range, read as Dexed reads it."""
 
 
 def _packing() -> tuple[tuple[int, int, int, int], ...]:
@@ -70,6 +77,8 @@ class Dx7Voice:
 
     fields: tuple[int, ...]
     spare_bits: bytes = bytes(PACKED_SIZE)
+    # Fields read from out-of-range bytes the way Dexed reads them (not part of the voice's value).
+    repaired: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if len(self.fields) != VCED_SIZE or len(self.spare_bits) != PACKED_SIZE:
@@ -213,22 +222,53 @@ def _decode_message(msg: bytes, where: str, source: str) -> list[Dx7Voice]:
     return [unpack_voice(data[k : k + PACKED_SIZE]) for k in range(0, len(data), PACKED_SIZE)]
 
 
-def _checked(voices: list[Dx7Voice], source: str, lenient: bool, first: int) -> list[Dx7Voice]:
+def dexed_value(value: int, vmax: int) -> int:
+    """An out-of-range field as Dexed reads it: `(float)value / 255 * max`, truncated (its
+    `normparm`, which takes such bytes for 0..255 data); in-range values are kept."""
+    if 0 <= value <= vmax:
+        return value
+    return int(np.float32(abs(value)) / np.float32(255) * np.float32(vmax))
+
+
+def _checked(
+    voices: list[Dx7Voice], source: str, lenient: bool, strict: bool, first: int
+) -> list[Dx7Voice]:
+    """Voices with out-of-range fields read as Dexed reads them (each one warned), or refused
+    with `strict` (skipped with a warning when also `lenient`)."""
     kept = []
     for k, voice in enumerate(voices, start=first):
         bad = voice.out_of_range()
+        item = f"voice {k} {voice.name!r}"
+        if bad and strict:
+            problem(lenient, source, f"out of range: {', '.join(bad)}", item)
+            continue
         if bad:
-            problem(lenient, source, f"out of range: {', '.join(bad)}", f"voice {k} {voice.name!r}")
-        else:
-            kept.append(voice)
+            fields = [dexed_value(v, FIELDS[off][1]) for off, v in enumerate(voice.fields)]
+            repaired = []
+            for off, (old, new) in enumerate(zip(voice.fields, fields, strict=True)):
+                if old != new:
+                    name, vmax = FIELDS[off]
+                    repaired.append(name)
+                    warnings.warn(
+                        f"{source}: {item}: {name}={old} is out of range (max {vmax}); read as "
+                        f"{new} as Dexed does (value / 255 * max); --strict refuses it",
+                        OutOfRangeWarning,
+                        stacklevel=4,
+                    )
+            voice = dataclasses.replace(voice, fields=tuple(fields), repaired=tuple(repaired))
+        kept.append(voice)
     return kept
 
 
-def parse_dx7_bytes(data: bytes, source: str = "<bytes>", lenient: bool = False) -> list[Dx7Voice]:
+def parse_dx7_bytes(
+    data: bytes, source: str = "<bytes>", lenient: bool = False, strict: bool = False
+) -> list[Dx7Voice]:
     """SysEx (cartridges and/or single voices) or raw packed voices -> voices, in file order.
 
     Raises `PresetFileError` naming the source and the message or voice; with `lenient`, warns
-    and skips the bad message or voice instead.
+    and skips the bad message or voice instead. A field beyond its DX7 maximum (real cartridges
+    hold some) is read as Dexed reads it, with an `OutOfRangeWarning` naming the file, voice,
+    field and both values, and listed in the voice's `repaired`; `strict` refuses such voices.
     """
     data = bytes(data)
     if not data:
@@ -241,7 +281,7 @@ def parse_dx7_bytes(data: bytes, source: str = "<bytes>", lenient: bool = False)
                 f"not a multiple of {PACKED_SIZE})",
             )
         raw = [unpack_voice(data[k : k + PACKED_SIZE]) for k in range(0, len(data), PACKED_SIZE)]
-        voices = _checked(raw, source, lenient, 1)
+        voices = _checked(raw, source, lenient, strict, 1)
     else:
         voices, position = [], 1  # position: the voice's number in the file, skipped ones too
         for pos, msg in _split_sysex(data, source, lenient):
@@ -252,18 +292,18 @@ def parse_dx7_bytes(data: bytes, source: str = "<bytes>", lenient: bool = False)
                     raise
                 problem(True, source, err.message, err.item)
                 continue
-            voices += _checked(decoded, source, lenient, position)
+            voices += _checked(decoded, source, lenient, strict, position)
             position += len(decoded)
     if not voices:
         raise PresetFileError(source, "no DX7 voice could be read")
     return voices
 
 
-def read_dx7_file(path: str | Path, lenient: bool = False) -> list[Dx7Voice]:
-    """Voices of a `.syx` (cartridge or single voices) or raw `.dx7` file."""
+def read_dx7_file(path: str | Path, lenient: bool = False, strict: bool = False) -> list[Dx7Voice]:
+    """Voices of a `.syx` (cartridge or single voices) or raw `.dx7` file (see parse_dx7_bytes)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as err:
         raise PresetFileError(str(path), f"cannot read: {err.strerror}") from err
-    return parse_dx7_bytes(data, str(path), lenient)
+    return parse_dx7_bytes(data, str(path), lenient, strict)

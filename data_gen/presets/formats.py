@@ -29,12 +29,19 @@ def _base(synth: str) -> str:
 
 
 def import_file(
-    synth: str, path: str | Path, lenient: bool = False, diva_key_map: str | Path | None = None
+    synth: str,
+    path: str | Path,
+    lenient: bool = False,
+    diva_key_map: str | Path | None = None,
+    strict: bool = False,
 ) -> list[ImportedPreset]:
-    """The presets of one file, as `synth`'s raw [0, 1] parameter values."""
+    """The presets of one file, as `synth`'s raw [0, 1] parameter values.
+
+    DX7/Dexed bytes beyond a field's range are read as Dexed reads them (warned), unless `strict`.
+    """
     base = _base(synth)
     if base in dx7_presets.DX7_SYNTHS:
-        voices = dx7_sysex.read_dx7_file(path, lenient)
+        voices = dx7_sysex.read_dx7_file(path, lenient, strict)
         return dx7_presets.voices_to_presets(voices, str(path), base)
     if base == "amsynth":
         return amsynth_bank.read_amsynth_bank(path, lenient)
@@ -55,12 +62,13 @@ def import_files(
     paths: Sequence[str | Path],
     lenient: bool = False,
     diva_key_map: str | Path | None = None,
+    strict: bool = False,
 ) -> list[ImportedPreset]:
     """All presets of many files, in order; with `lenient`, an unreadable file is skipped."""
     out: list[ImportedPreset] = []
     for path in paths:
         try:
-            out += import_file(synth, path, lenient, diva_key_map)
+            out += import_file(synth, path, lenient, diva_key_map, strict)
         except PresetFileError as err:
             if not lenient:
                 raise

@@ -82,10 +82,28 @@ def test_cli_errors_are_messages(tmp_path, capsys):
     bad.write_bytes(b"\xf0\x43\x00\x09\x20\x00\x01\x02\xf7")
     assert main(["import", "--synth", "dx7", str(bad), "--out", str(tmp_path / "o.json")]) == 2
     assert "bad.syx" in capsys.readouterr().err and not (tmp_path / "o.json").exists()
-    with pytest.warns(UserWarning, match="file skipped"):
-        code = main(
-            ["import", "--synth", "dx7", str(bad), "--lenient", "--out", str(tmp_path / "o.json")]
-        )
+    code = main(
+        ["import", "--synth", "dx7", str(bad), "--lenient", "--out", str(tmp_path / "o.json")]
+    )
+    assert "file skipped" in capsys.readouterr().err
     assert code == 0 and load_presets(tmp_path / "o.json")[1] == []
     assert main(["import", "--synth", "minisub", str(bad), "--out", str(tmp_path / "x")]) == 2
     assert "no preset reader" in capsys.readouterr().err
+
+
+def test_cli_reads_out_of_range_bytes_as_dexed_and_counts_them(tmp_path, capsys):
+    fields = list(sx.init_voice().fields)
+    fields[sx.FIELDS_BY_NAME["op1_f_fine"]] = 127  # as in one of Dexed's own factory cartridges
+    fields[sx.FIELDS_BY_NAME["op3_f_fine"]] = 127
+    cart = tmp_path / "factory.syx"
+    cart.write_bytes(sx.encode_cartridge([sx.Dx7Voice(tuple(fields)).with_name("BRIGHT")]))
+    out = tmp_path / "dexed.json"
+    assert main(["import", "--synth", "dexed", str(cart), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "2 out-of-range fields read as Dexed does" in captured.out
+    assert "voice 1 'BRIGHT': op3_f_fine=127 is out of range (max 99); read as 49" in captured.err
+    presets = load_presets(out)[1]
+    assert len(presets) == 32 and presets[0].parameters["op1_f_fine"] == 49 / 99
+    assert main(["import", "--synth", "dexed", str(cart), "--strict", "--out", str(tmp_path / "s")])
+    assert "op1_f_fine=127 (max 99)" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

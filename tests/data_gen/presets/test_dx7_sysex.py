@@ -109,21 +109,46 @@ def test_clear_errors(tmp_path):
         sx.parse_dx7_bytes(b"")
 
 
-def test_out_of_range_names_voice_and_lenient_skips():
+def _bad_voice() -> sx.Dx7Voice:
+    """A voice with out-of-range bytes, as in real cartridges (fine frequency 127, max 99)."""
     bad = list(_voice(0).fields)
     bad[sx.FIELDS_BY_NAME["algorithm"]] = 31
     bad[sx.FIELDS_BY_NAME["op1_f_fine"]] = 120
-    voice = sx.Dx7Voice(tuple(bad)).with_name("BADVOICE")
-    data = sx.encode_cartridge([_voice(1), voice])
+    bad[sx.FIELDS_BY_NAME["op4_f_fine"]] = 127
+    bad[sx.FIELDS_BY_NAME["op2_osc_detune"]] = 15  # 4 bits, max 14
+    return sx.Dx7Voice(tuple(bad)).with_name("BADVOICE")
+
+
+def test_out_of_range_bytes_are_read_as_dexed_reads_them(tmp_path):
+    path = tmp_path / "cart.syx"
+    path.write_bytes(sx.encode_cartridge([_voice(1), _bad_voice()]))
+    with pytest.warns(sx.OutOfRangeWarning) as caught:
+        voices = sx.read_dx7_file(path)
+    messages = [str(w.message) for w in caught]
+    assert len(voices) == 32 and voices[0] == _voice(1) and voices[0].repaired == ()
+    assert voices[1].repaired == ("op4_f_fine", "op2_osc_detune", "op1_f_fine")  # VCED order
+    # Dexed's normparm: (float)value / 255 * max, truncated.
+    assert voices[1].value("op1_f_fine") == 46 and int(120 / 255 * 99) == 46
+    assert voices[1].value("op4_f_fine") == 49 and voices[1].value("op2_osc_detune") == 0
+    assert voices[1].value("algorithm") == 31 and voices[1].out_of_range() == []
+    assert len(messages) == 3
+    assert (
+        f"{path}: voice 2 'BADVOICE': op4_f_fine=127 is out of range (max 99); read as 49"
+        in (messages[0])
+    )
+
+
+def test_strict_refuses_out_of_range_and_lenient_strict_skips():
+    data = sx.encode_cartridge([_voice(1), _bad_voice()])
     with pytest.raises(PresetFileError, match=r"voice 2 'BADVOICE'.*op1_f_fine=120"):
-        sx.parse_dx7_bytes(data, "cart.syx")
+        sx.parse_dx7_bytes(data, "cart.syx", strict=True)
     with pytest.warns(PresetWarning, match="BADVOICE"):
-        voices = sx.parse_dx7_bytes(data, "cart.syx", lenient=True)
+        voices = sx.parse_dx7_bytes(data, "cart.syx", lenient=True, strict=True)
     assert len(voices) == 31 and voices[0] == _voice(1)
     # Voices are numbered by their place in the file, skipped ones included.
-    two = data + sx.encode_cartridge([voice.with_name("AGAIN")])
+    two = data + sx.encode_cartridge([_bad_voice().with_name("AGAIN")])
     with pytest.warns(PresetWarning) as caught:
-        assert len(sx.parse_dx7_bytes(two, "two.syx", lenient=True)) == 62
+        assert len(sx.parse_dx7_bytes(two, "two.syx", lenient=True, strict=True)) == 62
     assert "voice 33 'AGAIN'" in str(caught[-1].message)
 
 
@@ -144,6 +169,7 @@ def test_random_bytes_only_raise_preset_errors(data, lenient):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PresetWarning)
+            warnings.simplefilter("ignore", sx.OutOfRangeWarning)
             voices = sx.parse_dx7_bytes(data, "fuzz.syx", lenient=lenient)
     except PresetFileError:
         return
