@@ -72,7 +72,7 @@ def _inputs(layout, batch: int, count: int):
 
 
 def _hparams(encoder: str):
-    from configs import proxy as proxy_config
+    from jaxproxy.configs import proxy as proxy_config
 
     return proxy_config.get_config(f"synth=dexed,encoder={encoder}")
 

@@ -5,7 +5,9 @@ python -m experiments.quickstart --workdir=runs/quickstart
 Each stage runs in its own process (data_gen is PyTorch + DawDreamer, jaxproxy is JAX; they meet
 only through the dataset on disk) and each is resumable: rerunning the command after an
 interruption continues generation and training where they stopped, and skips finished stages.
-Results land in `<workdir>/results.md` and `<workdir>/eval.json`.
+Results land in `<workdir>/results.md` and `<workdir>/eval.json`. Every knob is checked against
+the training config (sizes vs batch and `val_num_ranks`, epochs vs the schedule) before anything
+is rendered. Run it from the repository root (`experiments/` is not installed with the package).
 """
 
 import argparse
@@ -34,22 +36,68 @@ def _complete(dataset_dir: str) -> bool:
         return False
 
 
+def _train_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace, config_arg: str):
+    """The fields the train stage sets (`--config.FIELD=VALUE`), after checking every knob.
+
+    Any knob that would stop a later stage (too few examples for a batch or for the validation
+    MRR, epochs too short for the schedule's phases, unknown names) ends here with the parser's
+    one-line error, before anything is rendered.
+    """
+    from jaxproxy.configs import quickstart
+    from jaxproxy.trainers.proxy import check_sizes
+
+    for flag in ("train_size", "val_size", "test_size", "workers", "epochs"):
+        if getattr(args, flag) < (2 if flag == "test_size" else 1):
+            parser.error(f"--{flag.replace('_', '-')} is too small: {getattr(args, flag)}")
+    data = os.path.join(args.workdir, "data")
+    try:
+        config = quickstart.get_config(config_arg)
+        steps_per_epoch = args.train_size // config.batch_size
+        overrides = {
+            "train_data": os.path.join(data, "train"),
+            "val_data": os.path.join(data, "val"),
+            "num_epochs": args.epochs,
+            # The paper's schedule shape over this run's length: constant for half an epoch
+            # (or half the first cosine's end, if sooner), cosine to a third of the run, full
+            # restart, cosine to the end.
+            "schedule.constant_steps": max(
+                1, min(steps_per_epoch // 2, round(steps_per_epoch * args.epochs / 3) // 2)
+            ),
+            "schedule.decay_end_epoch": args.epochs / 3,
+            "schedule.restart_end_epoch": args.epochs,
+        }
+        for field, value in overrides.items():
+            *parents, leaf = field.split(".")
+            node = config
+            for name in parents:
+                node = node[name]
+            node[leaf] = value
+        check_sizes(config, args.train_size, args.val_size)
+    except ValueError as e:
+        parser.error(f"{e} (set by --train-size, --val-size, --epochs, --encoder, --synth)")
+    return overrides
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", default="runs/quickstart")
-    parser.add_argument("--synth", default="minisub")
-    parser.add_argument("--audio-model", default="mel128")
-    parser.add_argument("--encoder", default="hn_oh")
-    parser.add_argument("--train-size", type=int, default=16_384)
-    parser.add_argument("--val-size", type=int, default=4_096)
-    parser.add_argument("--test-size", type=int, default=4_096)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--workdir", default="runs/quickstart", help="run folder")
+    parser.add_argument("--synth", default="minisub", help="synth name")
+    parser.add_argument("--audio-model", default="mel128", help="audio model name")
+    parser.add_argument("--encoder", default="hn_oh", help="preset encoder")
+    parser.add_argument("--train-size", type=int, default=16_384, help="training examples")
+    parser.add_argument("--val-size", type=int, default=4_096, help="validation examples")
+    parser.add_argument("--test-size", type=int, default=4_096, help="test examples")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="render workers")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs")
     args = parser.parse_args()
+    config_arg = f"synth={args.synth},encoder={args.encoder},audio_model={args.audio_model}"
 
     data = os.path.join(args.workdir, "data")
     train_dir = os.path.join(args.workdir, "train")
     export_dir = os.path.join(args.workdir, "export")
+    overrides = _train_overrides(parser, args, config_arg)
     timings = {}
     splits = {"train": (args.train_size, 1500), "val": (args.val_size, 1401)}
     splits["test"] = (args.test_size, 1600)
@@ -66,15 +114,8 @@ def main() -> None:
         )  # fmt: skip
     timings["train"] = _run(
         "train",
-        ["jaxproxy.main", f"--config=configs/quickstart.py:{args.encoder}",
-         f"--workdir={train_dir}", f"--config.train_data={os.path.join(data, 'train')}",
-         f"--config.val_data={os.path.join(data, 'val')}", f"--config.synth={args.synth}",
-         f"--config.audio_model={args.audio_model}", f"--config.num_epochs={args.epochs}",
-         # The paper's schedule shape over this run's length: constant for half an epoch,
-         # cosine to a third of the run, full restart, cosine to the end.
-         f"--config.schedule.constant_steps={max(1, args.train_size // 256 // 2)}",
-         f"--config.schedule.decay_end_epoch={args.epochs / 3}",
-         f"--config.schedule.restart_end_epoch={args.epochs}"],
+        ["jaxproxy.main", f"--config=quickstart:{config_arg}", f"--workdir={train_dir}",
+         *(f"--config.{field}={value}" for field, value in overrides.items())],
     )  # fmt: skip
     timings["export"] = _run(
         "export",

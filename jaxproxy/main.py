@@ -1,17 +1,18 @@
 """Command-line entry point, intentionally kept short: parse flags, dispatch to a trainer.
 
-python -m jaxproxy.main --config=configs/proxy.py:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
+python -m jaxproxy.main --config=proxy:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
+jaxproxy train --config=proxy:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
 """
 
 from absl import app, flags
-from ml_collections import config_flags
 
+from jaxproxy.configs import define_config_flag
 from jaxproxy.logs import setup_cli_logging
 from jaxproxy.trainers import proxy
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder: checkpoints, TensorBoard logs, resolved config.")
-config_flags.DEFINE_config_file("config", None, "A configs/*.py file with its argument.")
+define_config_flag("config")
 flags.mark_flags_as_required(["config", "workdir"])
 
 

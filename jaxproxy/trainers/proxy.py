@@ -72,19 +72,36 @@ def _write_run_files(workdir: str, config: ml_collections.ConfigDict, train_ds) 
         os.replace(tmp, os.path.join(workdir, name))
 
 
+def check_sizes(config: ml_collections.ConfigDict, num_train: int, num_val: int) -> None:
+    """Raises ValueError naming the knob when `config` cannot train on sets of these sizes.
+
+    Cheap and data-free, so launchers (the quick start) can run it before rendering anything:
+    a whole training batch, a validation set big enough for MRR with `val_num_ranks`, and
+    schedule phases that fit the epochs (the trainer checks the same when it starts).
+    """
+    steps_per_epoch = num_train // config.batch_size
+    if steps_per_epoch < 1:
+        raise ValueError(
+            f"{num_train} training examples give no full batch of batch_size={config.batch_size}"
+        )
+    used = data.num_eval_batches(num_val, config.eval_batch_size) * config.eval_batch_size
+    if used < 2 * config.val_num_ranks:  # drop_last, as the reference
+        raise ValueError(
+            f"{num_val} validation examples give {used} in whole batches of eval_batch_size="
+            f"{config.eval_batch_size}, too few for MRR with val_num_ranks="
+            f"{config.val_num_ranks} (need at least twice that)"
+        )
+    try:
+        proxy_step.make_schedule(config, steps_per_epoch)
+    except ValueError as e:
+        raise ValueError(f"{e} (num_epochs={config.num_epochs}, {num_train} examples)") from None
+
+
 class Validator:
     """Validation L1 and MRR (facts 6.6, 7.1) over the whole validation set, in file order."""
 
     def __init__(self, val_ds: data.ProxyDataset, config: ml_collections.ConfigDict, mesh, encode):
         self.arrays = val_ds.load_arrays((proxy_step.PRESETS, proxy_step.TARGETS))
-        used = data.num_eval_batches(val_ds.num_examples, config.eval_batch_size)
-        used *= config.eval_batch_size  # drop_last, as the reference
-        if used < 2 * config.val_num_ranks:
-            raise ValueError(
-                f"{val_ds.path}: {val_ds.num_examples} validation examples give {used} in whole "
-                f"batches of {config.eval_batch_size}, too few for MRR with "
-                f"val_num_ranks={config.val_num_ranks} (need at least twice that)"
-            )
         self.mesh, self.encode, self.config = mesh, encode, config
 
     def __call__(self, state: proxy_step.TrainState) -> dict[str, float]:
@@ -137,6 +154,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     os.makedirs(workdir, exist_ok=True)
     mesh = sharding.make_mesh()
     train_ds, val_ds = _open_datasets(config)
+    try:
+        check_sizes(config, train_ds.num_examples, val_ds.num_examples)
+    except ValueError as e:
+        raise ValueError(
+            f"train_data={config.train_data}, val_data={config.val_data}: {e}"
+        ) from None
     _write_run_files(workdir, config, train_ds)
 
     model = build_model(config, train_ds.layout, train_ds.embedding_dim)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from configs import proxy as proxy_config
 from jaxproxy import evaluate, export
+from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.data.dataset import DatasetMismatchError
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.trainers import proxy

@@ -11,9 +11,9 @@ import pytest
 from flax import nnx
 
 import jaxproxy
-from configs import proxy as proxy_config
 from jaxproxy import export
 from jaxproxy.checkpointing import Checkpointer
+from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.trainers import proxy, proxy_step
 from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json

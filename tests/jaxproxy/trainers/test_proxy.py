@@ -11,7 +11,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from configs import proxy as proxy_config
+from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.trainers import proxy
 from tests.jaxproxy.fake_data import write_fake_dataset
 

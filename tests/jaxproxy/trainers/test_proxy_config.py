@@ -2,7 +2,7 @@
 
 import pytest
 
-from configs import proxy as proxy_config
+from jaxproxy.configs import proxy as proxy_config
 
 
 @pytest.mark.parametrize("encoder", proxy_config.ENCODERS)

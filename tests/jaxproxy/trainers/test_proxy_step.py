@@ -6,8 +6,8 @@ import numpy as np
 import optax
 import pytest
 
-from configs import proxy as proxy_config
 from jaxproxy import sharding
+from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.trainers import proxy, proxy_step
 from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json

@@ -2,23 +2,27 @@
 
 Command (experiments.quickstart runs it after generating the data):
 
-  python -m jaxproxy.main --config=configs/quickstart.py --workdir=runs/quickstart/train \
+  jaxproxy train --config=quickstart --workdir=runs/quickstart/train \
       --config.train_data=runs/quickstart/data/train --config.val_data=runs/quickstart/data/val
 
-Argument: an optional encoder name (`configs/quickstart.py:tfm`). Expected result: the
+Argument: an optional encoder name (`quickstart:tfm`) or proxy-style arguments
+(`quickstart:synth=dx7,encoder=tfm,audio_model=mfcc40`; the synth picks the paper
+hyperparameters as in `proxy`). Expected result: the
 validation MRR climbs well above chance (1/num_candidates) within the first epochs; the figures
 measured here are in the README.
 """
 
 import ml_collections
 
-from configs import proxy
+from jaxproxy.configs import proxy
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """The paper's recipe for `encoder` on minisub, shrunk to ~16k examples and 20 epochs."""
-    encoder = arg or "hn_oh"
-    config = proxy.get_config(f"synth=minisub,encoder={encoder},audio_model=mel128")
+    args = "synth=minisub,encoder=hn_oh,audio_model=mel128"
+    if arg:
+        args += "," + (arg if "=" in arg else f"encoder={arg}")  # later keys win
+    config = proxy.get_config(args)
     config.train_data = "runs/quickstart/data/train"
     config.val_data = "runs/quickstart/data/val"
     config.batch_size = 256

@@ -6,9 +6,9 @@ Commands (data first, with `data_gen`; then training, which resumes if rerun):
       --seed 500 --out data/dx7_mel128_train
   python -m data_gen.generate --synth dx7 --audio-model mel128 --split val --size 131072 \
       --seed 400 --out data/dx7_mel128_val
-  python -m jaxproxy.main --config=configs/proxy.py:synth=dx7,encoder=tfm,audio_model=mel128 \
+  jaxproxy train --config=proxy:synth=dx7,encoder=tfm,audio_model=mel128 \
       --workdir=runs/dx7_tfm
-  python -m jaxproxy.export --workdir=runs/dx7_tfm --out=exports/dx7_tfm --checkpoint=best_mrr
+  jaxproxy export --workdir=runs/dx7_tfm --out=exports/dx7_tfm --checkpoint=best_mrr
 
 Arguments (comma-separated key=value after the colon): synth (minisub, dx7, amsynth, dexed,
 diva, talnm), encoder (mlp_oh, hn_oh, hn_pt, hn_ptgru, tfm), audio_model (default mel128; the
@@ -26,7 +26,7 @@ seconds on CPU once a small dataset exists (the tests write their own), e.g.
 
   python -m data_gen.generate --synth minisub --split train --size 512 --seed 1 \
       --out data/smoke_minisub_mel128_train   # and --split val --size 256 ... _val
-  python -m jaxproxy.main --config=configs/proxy.py:encoder=hn_oh,smoke --workdir=runs/smoke
+  jaxproxy train --config=proxy:encoder=hn_oh,smoke --workdir=runs/smoke
 """
 
 import ml_collections
@@ -70,14 +70,14 @@ def _parse(arg: str | None) -> dict[str, str]:
             value = "1"
         if key not in (*parsed, "smoke"):
             raise ValueError(
-                f"configs/proxy.py: unknown argument {key!r}; expected synth=, encoder=,"
+                f"config proxy: unknown argument {key!r}; expected synth=, encoder=,"
                 " audio_model= or smoke"
             )
         parsed[key] = value
     if parsed["synth"] not in PAPER_SYNTH:
-        raise ValueError(f"configs/proxy.py: synth must be one of {sorted(PAPER_SYNTH)}")
+        raise ValueError(f"config proxy: synth must be one of {sorted(PAPER_SYNTH)}")
     if parsed["encoder"] not in ENCODERS:
-        raise ValueError(f"configs/proxy.py: encoder must be one of {ENCODERS}")
+        raise ValueError(f"config proxy: encoder must be one of {ENCODERS}")
     return parsed
 
 
