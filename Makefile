@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml $(SYS_STAMP)
 	$(BIN)/pip install -q --upgrade pip
 	# Exactly this torch first: any other version pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,beam]'
+	$(BIN)/pip install -q -e '.[data,train,beam,dev]'
 	@touch $@
 
 quickstart: setup

@@ -77,7 +77,11 @@ def _common_args(p: argparse.ArgumentParser) -> None:
 def generation_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m data_gen.generate",
-        description="Generate a (preset, embedding) dataset (also: `merge ...`, `presets ...`).",
+        description="Generate a (preset, embedding) dataset from random presets.",
+        epilog="subcommands: `merge PART [PART ...] --out DIR` joins index-range parts; "
+        "`presets --presets FILE ...` renders a hand-crafted presets JSON as a dataset "
+        "(each has its own --help).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _common_args(p)
     p.add_argument(
@@ -97,6 +101,7 @@ def presets_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m data_gen.generate presets",
         description="Write a hand-crafted preset set (presets JSON) as a dataset folder.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _common_args(p)
     p.add_argument("--presets", required=True, help="presets JSON from data_gen.presets import")
@@ -108,6 +113,7 @@ def merge_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m data_gen.generate merge",
         description="Merge complete index-range parts of one dataset.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("parts", nargs="+", help="part folders")
     p.add_argument("--out", required=True, help="merged output folder (new or empty)")

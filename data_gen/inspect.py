@@ -90,9 +90,11 @@ def rerender(meta: dict, rows: np.ndarray, out_dir: Path) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m data_gen.inspect", description=__doc__.split("\n")[0]
+        prog="python -m data_gen.inspect",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, help="dataset folder")
     p.add_argument("--format", default=None, help="which shards to read (default: the first)")
     p.add_argument(
         "--limit", type=int, default=100_000, help="read whole shards up to this many (and ~1 GB)"

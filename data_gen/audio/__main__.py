@@ -17,12 +17,20 @@ from data_gen.audio.registry import get_audio_model, list_audio_models
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m data_gen.audio", description=__doc__.split("\n")[0]
+        prog="python -m data_gen.audio",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered models with their dimension and sample rate")
-    fetch = sub.add_parser("fetch", help="download (or copy from --source) and check weights")
-    fetch.add_argument("models", nargs="+", choices=sorted(efficientat.VARIANTS))
+    fetch = sub.add_parser(
+        "fetch",
+        help="download (or copy from --source) and check weights",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    fetch.add_argument(
+        "models", nargs="+", choices=sorted(efficientat.VARIANTS), help="EfficientAT variants"
+    )
     fetch.add_argument("--source", default=None, help="local file or URL instead of the release")
     fetch.add_argument("--sha256", default=None, help="expected SHA-256 of the file")
     args = parser.parse_args(argv)

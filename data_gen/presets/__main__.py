@@ -31,11 +31,14 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    defaults = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # --help shows them
 
-    imp = sub.add_parser("import", help="preset files -> presets JSON (raw [0, 1] values)")
+    imp = sub.add_parser(
+        "import", help="preset files -> presets JSON (raw [0, 1] values)", **defaults
+    )
     imp.add_argument("--synth", required=True, help=f"one of {sorted(formats.READABLE)}")
-    imp.add_argument("files", nargs="+", type=Path)
-    imp.add_argument("--out", required=True, type=Path)
+    imp.add_argument("files", nargs="+", type=Path, help="preset files (banks, SysEx, ...)")
+    imp.add_argument("--out", required=True, type=Path, help="presets JSON to write")
     imp.add_argument("--lenient", action="store_true", help="warn and skip bad presets/files")
     imp.add_argument("--diva-key-map", type=Path, help="Diva only: native-unit key map JSON")
     imp.add_argument(
@@ -44,23 +47,29 @@ def _parser() -> argparse.ArgumentParser:
         help="DX7/Dexed: refuse out-of-range bytes (default: read them as Dexed does, warned)",
     )
 
-    proc = sub.add_parser("process", help="clip, snap, dedupe and RMS-filter a presets JSON")
-    proc.add_argument("--synth", required=True)
-    proc.add_argument("presets", type=Path)
+    proc = sub.add_parser(
+        "process", help="clip, snap, dedupe and RMS-filter a presets JSON", **defaults
+    )
+    proc.add_argument("--synth", required=True, help="synth name (data_gen.synths.registry)")
+    proc.add_argument("presets", type=Path, help="presets JSON (from import)")
     proc.add_argument("--out", required=True, type=Path, help="kept presets JSON")
     proc.add_argument("--report", required=True, type=Path, help="JSON: every dropped preset")
     proc.add_argument("--vectors", type=Path, help="also write the kept vectors (.npy)")
     proc.add_argument("--no-render", action="store_true", help="skip the RMS filter")
-    proc.add_argument("--workers", type=int, default=None, help="render processes")
-    proc.add_argument("--lenient", action="store_true")
+    proc.add_argument(
+        "--workers", type=int, default=None, help="render processes (None: one per core)"
+    )
+    proc.add_argument("--lenient", action="store_true", help="warn and skip bad presets")
     proc.add_argument(
         "--plugin", help="VST synths: the plug-in file (else $JAXPROXY_PLUGIN_<SYNTH>)"
     )
 
-    exp = sub.add_parser("export", help="presets JSON or vectors .npy -> a synth's preset file")
+    exp = sub.add_parser(
+        "export", help="presets JSON or vectors .npy -> a synth's preset file", **defaults
+    )
     exp.add_argument("--synth", required=True, help=f"one of {sorted(formats.WRITABLE)}")
     exp.add_argument("source", type=Path, help="presets JSON, or .npy of preset vectors [N, P]")
-    exp.add_argument("--out", required=True, type=Path)
+    exp.add_argument("--out", required=True, type=Path, help="preset file to write")
     exp.add_argument("--names", type=Path, help="with .npy: a text file, one name per line")
     exp.add_argument("--single", action="store_true", help="DX7: single-voice messages")
     exp.add_argument("--split", action="store_true", help="DX7: one file per 32 voices")

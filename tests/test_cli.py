@@ -1,0 +1,72 @@
+"""`jaxproxy` / `jaxproxy-data`: subcommands run the modules' mains; --help shows the defaults."""
+
+import argparse
+import re
+import subprocess
+import sys
+
+import pytest
+
+from data_gen import generate
+from jaxproxy import cli
+
+
+def _run(entry: str, *args: str) -> subprocess.CompletedProcess:
+    code = f"import sys; from jaxproxy.cli import {entry}; sys.exit({entry}())"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_top_level_help_lists_every_subcommand_without_importing_the_tools():
+    done = _run("main", "--help")
+    assert done.returncode == 0, done.stderr
+    for name in ("train", "export", "evaluate"):
+        assert re.search(rf"^  {name} ", done.stdout, re.M)
+    data = _run("data_main", "--help")
+    for name in ("generate", "merge", "presets", "inspect"):
+        assert re.search(rf"^  {name} ", data.stdout, re.M)
+    code = "import sys, jaxproxy.cli; print(sorted({'jax', 'torch'} & set(sys.modules)))"
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert imported.stdout.strip() == "[]"
+
+
+def test_unknown_subcommand_is_one_line():
+    done = _run("main", "trian")
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip() == "jaxproxy: unknown command 'trian'; one of: train, export, evaluate"
+    )
+
+
+def test_subcommand_runs_the_module_main_with_its_leading_arguments(tmp_path):
+    # `merge` is `python -m data_gen.generate merge`: its own parser answers (and names the path).
+    done = _run("data_main", "merge", str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
+    assert done.returncode != 0 and "missing" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_train_help_lists_its_flags():
+    done = _run("main", "train", "--help")  # absl ends --help with exit code 1
+    assert "--config:" in done.stdout and "--workdir:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "parser", [generate.generation_parser(), generate.presets_parser(), generate.merge_parser()]
+)
+def test_every_data_flag_shows_its_default(parser):
+    text = " ".join(parser.format_help().split())
+    for action in parser._actions:
+        if not action.option_strings or argparse.SUPPRESS in (action.help, action.default):
+            continue
+        if action.required:
+            continue  # no default to show
+        assert f"(default: {action.default})" in text, action.option_strings
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS) + sorted(cli.DATA_COMMANDS))
+def test_every_registered_module_exists(name):
+    import importlib.util
+
+    command = {**cli.COMMANDS, **cli.DATA_COMMANDS}[name]
+    assert importlib.util.find_spec(command.module) is not None
