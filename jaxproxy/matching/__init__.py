@@ -1,0 +1,1 @@
+"""Sound matching: metrics, audio input, rendering predicted presets, evaluation, the match tool."""
