@@ -29,6 +29,7 @@ from data_gen.dataset import schema
 from data_gen.dataset.generator import PAPER_PRESETS, generate, share_cores_with_workers
 from data_gen.dataset.merge import merge
 from data_gen.dataset.writer import DatasetWriteError
+from data_gen.efficientat_cache import default_audio_model
 
 
 def _csv(text: str) -> list[str]:
@@ -37,7 +38,12 @@ def _csv(text: str) -> list[str]:
 
 def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--synth", default="minisub", help="synth name (data_gen.synths.registry)")
-    p.add_argument("--audio-model", default="mel128", help="audio model name (data_gen.audio)")
+    p.add_argument(
+        "--audio-model",
+        default=None,
+        help="audio model name (data_gen.audio); default mn04 when its official weights are "
+        "cached, else mel128",
+    )
     p.add_argument(
         "--weights",
         default=None,
@@ -67,11 +73,23 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds before a hung render")
     p.add_argument("--device", default=None, help="torch device of the audio model")
     p.add_argument(
+        "--dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="audio-model compute: float16 = CUDA autocast, as the reference embedded its data",
+    )
+    p.add_argument(
         "--plugin",
         default=None,
         help="VST synths (dexed, diva, talnm): the plug-in file; else $JAXPROXY_PLUGIN_<SYNTH>",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--reference-compat",
+        action="store_true",
+        help="the reference's behaviour where we differ: RMS redraws without a cap; hand-crafted "
+        "presets' missing used parameters set to 0.0 (README: differences)",
+    )
 
 
 def generation_parser() -> argparse.ArgumentParser:
@@ -153,14 +171,16 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
         spec = get_spec(args.synth)
         _locate_plugin(spec, args.plugin)
+        args.audio_model = args.audio_model or default_audio_model()
         model = get_audio_model(
-            args.audio_model, args.weights, args.device, batch_size=args.batch_size
+            args.audio_model, args.weights, args.device, args.dtype, batch_size=args.batch_size
         )
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
     if str(model.device).startswith("cpu"):
         share_cores_with_workers(args.workers)
-    return spec, RenderSettings(sample_rate=model.sample_rate), model
+    cap = -1 if args.reference_compat else RenderSettings.max_resamples
+    return spec, RenderSettings(sample_rate=model.sample_rate, max_resamples=cap), model
 
 
 def _writer_kwargs(args: argparse.Namespace) -> dict:
@@ -186,7 +206,9 @@ def _run_presets(argv: list[str]) -> None:
     synth, presets = load_presets(args.presets)
     if synth != spec.name:
         parser.error(f"{args.presets} holds {synth} presets, not {spec.name}")
-    processed = process_presets(spec, presets, render=None)  # the RMS filter comes next
+    processed = process_presets(  # the RMS filter comes next
+        spec, presets, render=None, reference_compat=args.reference_compat
+    )
     report = write_preset_set(
         args.out, spec, settings, model, processed.vectors, split=args.split,
         names=processed.names, sources=processed.sources, processing_report=processed.report,

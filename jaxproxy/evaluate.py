@@ -45,6 +45,7 @@ def test_protocol(
     runs: int = 100,
     subset_size: int = 4096,
     seed: int = 42,
+    reference_compat: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Mean and std of `retrieval_metrics` over `runs` random subsets."""
     n = preset_emb_NxE.shape[0]
@@ -55,7 +56,9 @@ def test_protocol(
     for run in range(runs):
         subset = np.random.default_rng(seed + run).permutation(n)[:size]
         metrics = retrieval_metrics(
-            jnp.asarray(preset_emb_NxE[subset]), jnp.asarray(audio_emb_NxE[subset])
+            jnp.asarray(preset_emb_NxE[subset]),
+            jnp.asarray(audio_emb_NxE[subset]),
+            reference_compat=reference_compat,
         )
         for name, value in metrics.items():
             per_run.setdefault(name, []).append(value)
@@ -65,7 +68,13 @@ def test_protocol(
 
 
 def evaluate(
-    proxy_dir: str, data_dir: str, *, runs: int = 100, subset_size: int = 4096, seed: int = 42
+    proxy_dir: str,
+    data_dir: str,
+    *,
+    runs: int = 100,
+    subset_size: int = 4096,
+    seed: int = 42,
+    reference_compat: bool = False,
 ) -> dict[str, object]:
     """Loads an exported proxy and a dataset of the same synth, and runs the test protocol."""
     proxy = load_proxy(proxy_dir)
@@ -85,8 +94,14 @@ def evaluate(
         "num_examples": dataset.num_examples,
         "runs": runs,
         "subset_size": min(subset_size, dataset.num_examples),
+        "reference_compat": reference_compat,
         "metrics": test_protocol(
-            preset_emb, arrays["embedding"], runs=runs, subset_size=subset_size, seed=seed
+            preset_emb,
+            arrays["embedding"],
+            runs=runs,
+            subset_size=subset_size,
+            seed=seed,
+            reference_compat=reference_compat,
         ),
     }
 
@@ -106,7 +121,12 @@ def main(argv: list[str]) -> None:
     del argv
     FLAGS = flags.FLAGS  # noqa: N806
     result = evaluate(
-        FLAGS.proxy, FLAGS.data, runs=FLAGS.runs, subset_size=FLAGS.subset_size, seed=FLAGS.seed
+        FLAGS.proxy,
+        FLAGS.data,
+        runs=FLAGS.runs,
+        subset_size=FLAGS.subset_size,
+        seed=FLAGS.seed,
+        reference_compat=FLAGS.reference_compat,
     )
     print(format_table(result))
     if FLAGS.out:
@@ -124,4 +144,9 @@ if __name__ == "__main__":
     flags.DEFINE_integer("runs", 100, "Random subsets.")
     flags.DEFINE_integer("subset_size", 4096, "Examples per subset.")
     flags.DEFINE_integer("seed", 42, "Subset seed of run 0.")
+    flags.DEFINE_bool(
+        "reference_compat",
+        False,
+        "The reference's tie order (stable argsort) and lower-middle median rank (metrics.py).",
+    )
     app.run(main)

@@ -5,6 +5,12 @@ of *other* candidates at a distance <= its own. A collapsed model whose embeddin
 therefore gets the worst rank, not the best (the reference's unstable argsort breaks ties at
 random; `#{d_j < d_0}` alone would reward collapse). A non-finite distance to the true match
 gets the worst rank too.
+
+`reference_compat=True` (the `--reference_compat` switch) restores the reference's two rules
+instead, in this module only: ties are ordered by candidate index, as a stable argsort orders
+them (the reference's unstable CPU argsort orders exact ties arbitrarily; distances between real
+embeddings do not tie, so the figures match), and the median normalised rank is the lower
+middle value (torch.median), not the mean of the two middle values.
 """
 
 import functools
@@ -28,17 +34,28 @@ def _distances(queries_QxE: jax.Array, keys_KxE: jax.Array, metric: Metric) -> j
     raise ValueError(f"metric must be 'l1', 'l2' or 'cosine', got {metric!r}")
 
 
-def _rank_of_match(dist_QxK: jax.Array, match_Q: jax.Array) -> jax.Array:
-    """0-based pessimistic rank of column match_Q[q] in row q."""
+def _rank_of_match(
+    dist_QxK: jax.Array, match_Q: jax.Array, reference_compat: bool = False
+) -> jax.Array:
+    """0-based rank of column match_Q[q] in row q: pessimistic, or stable-argsort ties."""
     d_match_Q = jnp.take_along_axis(dist_QxK, match_Q[:, None], axis=1)[:, 0]
-    num_at_or_below_Q = (dist_QxK <= d_match_Q[:, None]).sum(-1) - 1  # minus the match itself
+    if reference_compat:  # the match's position in a stable argsort of the row
+        before_K = jnp.arange(dist_QxK.shape[1])[None, :] < match_Q[:, None]
+        ties_before_Q = ((dist_QxK == d_match_Q[:, None]) & before_K).sum(-1)
+        rank_Q = (dist_QxK < d_match_Q[:, None]).sum(-1) + ties_before_Q
+    else:
+        rank_Q = (dist_QxK <= d_match_Q[:, None]).sum(-1) - 1  # minus the match itself
     worst = dist_QxK.shape[1] - 1
-    return jnp.where(jnp.isfinite(d_match_Q), num_at_or_below_Q, worst).astype(jnp.int32)
+    return jnp.where(jnp.isfinite(d_match_Q), rank_Q, worst).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=("num_ranks", "metric"))
+@functools.partial(jax.jit, static_argnames=("num_ranks", "metric", "reference_compat"))
 def validation_mrr(
-    preset_emb_NxE: jax.Array, audio_emb_NxE: jax.Array, num_ranks: int = 256, metric: Metric = "l1"
+    preset_emb_NxE: jax.Array,
+    audio_emb_NxE: jax.Array,
+    num_ranks: int = 256,
+    metric: Metric = "l1",
+    reference_compat: bool = False,
 ) -> jax.Array:
     """The paper's validation MRR (facts 7.1, "non-overlapping"): audio -> preset retrieval.
 
@@ -60,13 +77,17 @@ def validation_mrr(
     dist_RxC = jax.vmap(lambda q_E, c_CxE: _distances(q_E[None], c_CxE, metric)[0])(
         queries_RxE, cands_RxCxE
     )
-    ranks_R = _rank_of_match(dist_RxC, jnp.zeros((num_ranks,), jnp.int32))
+    ranks_R = _rank_of_match(dist_RxC, jnp.zeros((num_ranks,), jnp.int32), reference_compat)
     return mrr(ranks_R)
 
 
-@functools.partial(jax.jit, static_argnames=("metric", "chunk"))
+@functools.partial(jax.jit, static_argnames=("metric", "chunk", "reference_compat"))
 def match_ranks(
-    queries_NxE: jax.Array, keys_NxE: jax.Array, metric: Metric = "l1", chunk: int = 64
+    queries_NxE: jax.Array,
+    keys_NxE: jax.Array,
+    metric: Metric = "l1",
+    chunk: int = 64,
+    reference_compat: bool = False,
 ) -> jax.Array:
     """int32[N]: the 0-based rank of keys[i] among all N keys for query i (one-vs-all).
 
@@ -80,7 +101,7 @@ def match_ranks(
     def ranks_of_chunk(start):
         q_CxE = jax.lax.dynamic_slice_in_dim(queries_padded, start, chunk)
         match_C = jnp.minimum(start + jnp.arange(chunk), n - 1)
-        return _rank_of_match(_distances(q_CxE, keys_NxE, metric), match_C)
+        return _rank_of_match(_distances(q_CxE, keys_NxE, metric), match_C, reference_compat)
 
     return jax.lax.map(ranks_of_chunk, starts).reshape(-1)[:n]
 
@@ -100,23 +121,34 @@ def recall_at_k(ranks_N: jax.Array, k: int) -> jax.Array:
     return jnp.mean(ranks_N < k)
 
 
-def normalized_ranks(ranks_N: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(MNR, MdNR): mean and median of (rank + 1) / N."""
+def normalized_ranks(
+    ranks_N: jax.Array, reference_compat: bool = False
+) -> tuple[jax.Array, jax.Array]:
+    """(MNR, MdNR): mean and median of (rank + 1) / N (the lower middle with reference_compat)."""
     normalized_N = (ranks_N + 1.0) / ranks_N.shape[0]
-    return jnp.mean(normalized_N), jnp.median(normalized_N)
+    if reference_compat:
+        median = jnp.sort(normalized_N)[(normalized_N.shape[0] - 1) // 2]
+    else:
+        median = jnp.median(normalized_N)
+    return jnp.mean(normalized_N), median
 
 
 def retrieval_metrics(
-    preset_emb_NxE: jax.Array, audio_emb_NxE: jax.Array, *, recall_metric: Metric = "cosine"
+    preset_emb_NxE: jax.Array,
+    audio_emb_NxE: jax.Array,
+    *,
+    recall_metric: Metric = "cosine",
+    reference_compat: bool = False,
 ) -> dict[str, float]:
     """One run of the paper's test protocol (facts 7.2-7.3) on N (preset, audio) embedding pairs.
 
     Returns "l1"; "mrr" and "top{k}_mrr" (k = 1..5) for preset -> audio retrieval with L1
     distance; "recall@{k}" (k = 1, 5, 10), "mnr" and "mdnr" for both directions ("a2p_", "p2a_")
-    with `recall_metric` distance, and their averages ("avg_").
+    with `recall_metric` distance, and their averages ("avg_"). `reference_compat`: module doc.
     """
     out = {"l1": jnp.mean(jnp.abs(preset_emb_NxE - audio_emb_NxE))}
-    ranks_p2a = match_ranks(preset_emb_NxE, audio_emb_NxE, metric="l1")
+    compat = reference_compat
+    ranks_p2a = match_ranks(preset_emb_NxE, audio_emb_NxE, metric="l1", reference_compat=compat)
     out["mrr"] = mrr(ranks_p2a)
     for k in range(1, 6):
         out[f"top{k}_mrr"] = top_k_mrr(ranks_p2a, k)
@@ -124,10 +156,10 @@ def retrieval_metrics(
         "a2p": (audio_emb_NxE, preset_emb_NxE),
         "p2a": (preset_emb_NxE, audio_emb_NxE),
     }.items():
-        ranks = match_ranks(q, keys, metric=recall_metric)
+        ranks = match_ranks(q, keys, metric=recall_metric, reference_compat=compat)
         for k in (1, 5, 10):
             out[f"{direction}_recall@{k}"] = recall_at_k(ranks, k)
-        out[f"{direction}_mnr"], out[f"{direction}_mdnr"] = normalized_ranks(ranks)
+        out[f"{direction}_mnr"], out[f"{direction}_mdnr"] = normalized_ranks(ranks, compat)
     for name in ("recall@1", "recall@5", "recall@10", "mnr", "mdnr"):
         out[f"avg_{name}"] = (out[f"a2p_{name}"] + out[f"p2a_{name}"]) / 2
     return {k: float(v) for k, v in out.items()}

@@ -61,6 +61,8 @@ def get_audio_model(
         raise ValueError(
             f"unknown audio model {name!r}; choose one of {', '.join(list_audio_models())}"
         )
+    if dtype != torch.float32:  # autocast embeddings differ: datasets must say how they were made
+        version += f":autocast-{str(dtype).removeprefix('torch.')}"
     return AudioModel(
         module,
         name=name,

@@ -16,22 +16,12 @@ import urllib.request
 
 import torch
 
+from data_gen.efficientat_cache import CACHE_ENV, CHECKPOINT_FILES, cache_dir
+
 RELEASE_URL = "https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1/"
-CHECKPOINT_FILES = {
-    "mn04_as": "mn04_as_mAP_432.pt",
-    "mn10_as": "mn10_as_mAP_471.pt",
-    "mn20_as": "mn20_as_mAP_478.pt",
-}
 # File name -> SHA-256 hex digest, for files whose hash is known from a trusted source.
 KNOWN_SHA256: dict[str, str] = {}
-CACHE_ENV = "JAXPROXY_CACHE"
 _CHUNK = 1 << 20
-
-
-def cache_dir() -> pathlib.Path:
-    """Download cache: $JAXPROXY_CACHE/efficientat, else ~/.cache/jaxproxy/efficientat."""
-    root = os.environ.get(CACHE_ENV) or pathlib.Path.home() / ".cache" / "jaxproxy"
-    return pathlib.Path(root) / "efficientat"
 
 
 def file_sha256(path: str | os.PathLike) -> str:

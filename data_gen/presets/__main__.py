@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     proc.add_argument("--lenient", action="store_true", help="warn and skip bad presets")
     proc.add_argument(
+        "--reference-compat",
+        action="store_true",
+        help="the reference's processing: a missing used parameter becomes 0.0, not its default",
+    )
+    proc.add_argument(
         "--plugin", help="VST synths: the plug-in file (else $JAXPROXY_PLUGIN_<SYNTH>)"
     )
 
@@ -111,7 +116,13 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_render and spec.engine == "vst":
                 use_plugin(spec, args.plugin)
             render = None if args.no_render else pool_render_fn(spec, args.workers)
-            result = process_presets(spec, presets, render=render, lenient=args.lenient)
+            result = process_presets(
+                spec,
+                presets,
+                render=render,
+                lenient=args.lenient,
+                reference_compat=args.reference_compat,
+            )
             save_presets(args.out, args.synth, result.to_imported())
             write_json_atomic(args.report, result.report)
             if args.vectors:

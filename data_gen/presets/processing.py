@@ -8,7 +8,8 @@ value (an excluded category, e.g. an S&H LFO, goes to its nearest allowed neighb
 
 Deviation from the reference, on purpose: the reference turns a used parameter missing from a
 preset into 0.0 (facts 8.3 step 1), which silences e.g. an operator's output level; here it takes
-the spec's default (the value the renderer holds when the parameter is excluded). The reference
+the spec's default (the value the renderer holds when the parameter is excluded);
+`reference_compat=True` (`--reference-compat`) restores the 0.0. The reference
 also renders before removing duplicates; rendering only the first copy keeps the same result
 (identical presets render identically) and saves time.
 """
@@ -54,17 +55,21 @@ class ProcessedPresets:
 
 
 def presets_to_raw(
-    spec: SynthSpec, presets: Sequence[ImportedPreset], lenient: bool = False
+    spec: SynthSpec,
+    presets: Sequence[ImportedPreset],
+    lenient: bool = False,
+    reference_compat: bool = False,
 ) -> tuple[np.ndarray, list[int], dict[str, int], dict[int, str]]:
     """Raw values [M, P] of the used parameters, the input positions kept, how often each
-    parameter was missing (filled with its default), and why the others were skipped.
+    parameter was missing (filled with its default, or 0.0 with `reference_compat`), and why the
+    others were skipped.
 
     Unknown names or values outside [0, 1] raise `PresetFileError` naming the preset; `lenient`
     warns and skips the preset instead.
     """
     known = {p.name for p in spec.params}
     used = spec.used_params
-    defaults = np.array([p.default for p in used])
+    defaults = np.array([0.0 if reference_compat else p.default for p in used])
     rows, kept, missing, skipped = [], [], Counter(), {}
     for k, preset in enumerate(presets):
         unknown = sorted(set(preset.parameters) - known)
@@ -96,10 +101,11 @@ def process_presets(
     render: RenderFn | None = None,
     rms_range: tuple[float, float] = (0.01, 1.0),
     lenient: bool = False,
+    reference_compat: bool = False,
 ) -> ProcessedPresets:
     """Steps 1-5 above; without `render`, step 5 is skipped (and the report says so)."""
     dropped: list[dict[str, Any]] = []
-    raw, positions, missing, skipped = presets_to_raw(spec, presets, lenient)
+    raw, positions, missing, skipped = presets_to_raw(spec, presets, lenient, reference_compat)
     dropped += [_entry(presets[k], reason) for k, reason in skipped.items()]
     vectors = spec.from_render_values(raw)
     altered = np.abs(spec.to_render_values(vectors) - raw) > _ALTERED_TOL
@@ -145,12 +151,15 @@ def process_presets(
         "num_dropped": len(dropped),
         "rendered": render is not None,
         "rms_range": list(rms_range),
-        "missing_parameters_set_to_default": missing,
+        "missing_parameters_set_to_default": {} if reference_compat else missing,
+        "missing_parameters_set_to_zero": missing if reference_compat else {},
         "values_clipped_or_snapped": altered_counts,
         "dropped": dropped,
         "notes": [
-            "A used parameter missing from a preset takes the spec's default; the reference "
-            "sets it to 0.0.",
+            "A used parameter missing from a preset is set to 0.0 (--reference-compat)."
+            if reference_compat
+            else "A used parameter missing from a preset takes the spec's default; the "
+            "reference sets it to 0.0 (--reference-compat).",
             "Continuous values clipped to their sampling interval, discrete values snapped to "
             "the nearest allowed value (counts in values_clipped_or_snapped).",
         ],

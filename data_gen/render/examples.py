@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -38,10 +39,11 @@ def render_example(
     on_reject: Callable[[], None] | None = None,
 ) -> RenderResult:
     """Renders example `index`: candidates from `sampler.stream(index)` until one passes the RMS
-    filter; after `1 + max_resamples` refusals the example is returned failed."""
+    filter; after `1 + max_resamples` refusals the example is returned failed (never with -1)."""
     settings = renderer.settings
     stream = sampler.stream(index)
-    for num_rejected in range(settings.max_resamples + 1):
+    cap = settings.max_resamples
+    for num_rejected in itertools.count() if cap < 0 else range(cap + 1):
         preset_P = next(stream)
         audio_S = renderer.render_one(preset_P)
         rms = clip_rms(audio_S)

@@ -14,7 +14,8 @@ class RenderSettings:
 
     `sample_rate` is the audio model's rate (no resampling). A synthetic preset is kept only when
     `rms_range[0] < rms < rms_range[1]` (strict); otherwise the next candidate of the example's
-    own stream is rendered, at most `max_resamples` times, after which the example is failed.
+    own stream is rendered, at most `max_resamples` times, after which the example is failed;
+    `max_resamples=-1` redraws without a cap, as the reference does (`--reference-compat`).
     """
 
     sample_rate: int = 32000
@@ -55,7 +56,11 @@ class RenderSettings:
         need(is_int(self.block_size) and self.block_size >= 1, "block_size", "an int >= 1")
         lo, hi = self.rms_range if len(self.rms_range) == 2 else (math.nan, math.nan)
         need(0 <= lo < hi, "rms_range", "(low, high) with 0 <= low < high")
-        need(is_int(self.max_resamples) and self.max_resamples >= 0, "max_resamples", "an int >= 0")
+        need(
+            is_int(self.max_resamples) and self.max_resamples >= -1,
+            "max_resamples",
+            "an int >= 0, or -1 for no cap",
+        )
 
     @property
     def num_samples(self) -> int:

@@ -11,8 +11,11 @@ Commands (data first, with `data_gen`; then training, which resumes if rerun):
   jaxproxy export --workdir=runs/dx7_tfm --out=exports/dx7_tfm --checkpoint=best_mrr
 
 Arguments (comma-separated key=value after the colon): synth (minisub, dx7, amsynth, dexed,
-diva, talnm), encoder (mlp_oh, hn_oh, hn_pt, hn_ptgru, tfm), audio_model (default mel128; the
-paper's is mn04), smoke (no value). Fields can then be overridden on the command line, e.g.
+diva, diva@paper_era, talnm), encoder (mlp_oh, hn_oh, hn_pt, hn_ptgru, tfm), audio_model (default:
+the paper's mn04 when its official weights are cached, else mel128, said in the log), smoke (no
+value). `diva@paper_era` is the Diva variant of the released Diva mn04 datasets and checkpoints
+(`osc:noisevolmodsrc` with 24 categories; `jaxproxy convert` maps them to it); `diva`
+is the reference's current code. Fields can then be overridden on the command line, e.g.
 `--config.batch_size=128 --config.train_data=/data/dx7_mn04_train`; unknown fields fail.
 
 Expected result: with the paper's data (10.24 M train / 131,072 val examples, mn04) the 30
@@ -30,6 +33,8 @@ seconds on CPU once a small dataset exists (the tests write their own), e.g.
 """
 
 import ml_collections
+
+from data_gen.efficientat_cache import default_audio_model
 
 # (lr, b1, b2, eps) per (paper synth, encoder), from the paper's experiment configs (facts 6.5).
 PAPER_HPARAMS = {
@@ -50,7 +55,7 @@ PAPER_HPARAMS = {
     ("talnm", "tfm"): (1e-3, 0.890, 0.987, 5e-10),
 }
 PAPER_SYNTH = {"dexed": "dexed", "diva": "diva", "talnm": "talnm", "dx7": "dexed"}
-PAPER_SYNTH |= {"amsynth": "diva", "minisub": "talnm"}
+PAPER_SYNTH |= {"amsynth": "diva", "minisub": "talnm", "diva@paper_era": "diva"}
 ENCODERS = ("mlp_oh", "hn_oh", "hn_pt", "hn_ptgru", "tfm")
 # Tiny encoders so the smoke run compiles and steps in seconds on CPU (build_encoder overrides).
 _SMOKE_ENCODER_KWARGS = {
@@ -63,7 +68,7 @@ _SMOKE_ENCODER_KWARGS = {
 
 
 def _parse(arg: str | None) -> dict[str, str]:
-    parsed = {"synth": "minisub", "encoder": "tfm", "audio_model": "mel128"}
+    parsed = {"synth": "minisub", "encoder": "tfm", "audio_model": ""}
     for item in filter(None, (arg or "").split(",")):
         key, _, value = item.partition("=")
         if key == "smoke" and not value:
@@ -78,6 +83,7 @@ def _parse(arg: str | None) -> dict[str, str]:
         raise ValueError(f"config proxy: synth must be one of {sorted(PAPER_SYNTH)}")
     if parsed["encoder"] not in ENCODERS:
         raise ValueError(f"config proxy: encoder must be one of {ENCODERS}")
+    parsed["audio_model"] = parsed["audio_model"] or default_audio_model()
     return parsed
 
 

@@ -69,3 +69,18 @@ def test_rank_summaries():
     mnr, mdnr = metrics.normalized_ranks(ranks)
     assert float(mnr) == pytest.approx(np.mean([1, 2, 3, 10]) / 4)
     assert float(mdnr) == pytest.approx(2.5 / 4)
+
+
+def test_reference_compat_ties_follow_a_stable_argsort_and_the_median_is_the_lower_middle():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 3, size=(40, 2)).astype(np.float32)  # many exact ties
+    queries = keys + rng.integers(0, 2, size=keys.shape).astype(np.float32)
+    compat = np.asarray(metrics.match_ranks(queries, keys, chunk=16, reference_compat=True))
+    np.testing.assert_array_equal(compat, _np_ranks(queries, keys, "l1"))
+    default = np.asarray(metrics.match_ranks(queries, keys, chunk=16))
+    assert np.all(default >= compat) and np.any(default > compat)  # ties count against
+    collapsed = np.ones((512, 3), np.float32)
+    assert float(metrics.validation_mrr(collapsed, collapsed, 256, reference_compat=True)) == 1.0
+    ranks = np.array([0, 1, 2, 5], np.int32)  # normalised (rank + 1) / 4: .25 .5 .75 1.5
+    assert float(metrics.normalized_ranks(ranks)[1]) == pytest.approx(0.625)
+    assert float(metrics.normalized_ranks(ranks, reference_compat=True)[1]) == 0.5

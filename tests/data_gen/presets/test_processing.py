@@ -53,6 +53,17 @@ def test_missing_takes_default_not_zero():
     assert missing["filter_cutoff"] == 1 and "amp_attack" not in missing
 
 
+def test_reference_compat_sets_missing_to_zero():
+    spec = get_spec("amsynth")
+    preset = _preset("a", amp_attack=0.2)
+    raw = presets_to_raw(spec, [preset], reference_compat=True)[0]
+    assert raw[0, spec.used_position("filter_cutoff")] == 0.0
+    assert raw[0, spec.used_position("amp_attack")] == 0.2
+    report = process_presets(spec, [preset], reference_compat=True).report
+    assert report["missing_parameters_set_to_zero"]["filter_cutoff"] == 1
+    assert report["missing_parameters_set_to_default"] == {}
+
+
 def test_clip_snap_dedupe_render_and_report():
     spec = get_spec("amsynth")
     attack = spec.used_position("amp_attack")

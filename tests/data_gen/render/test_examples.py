@@ -54,3 +54,19 @@ def test_render_preset_keeps_the_preset_and_reports_rms(tiny, tiny_spec) -> None
     assert result.index == 42 and result.audio is None and not result.failed
     np.testing.assert_array_equal(result.preset, preset)
     assert result.rms == pytest.approx(clip_rms(tiny.render_one(preset)))
+
+
+def test_no_cap_redraws_until_a_candidate_passes(tiny, tiny_spec) -> None:
+    sampler = PresetSampler(tiny_spec, seed=5)
+    rms = sorted(clip_rms(tiny.render_one(sampler.sample(i))) for i in range(12))
+    low = rms[-3]  # most first candidates fail
+    outcomes = {}
+    for cap in (0, -1):
+        tiny.settings = dataclasses.replace(tiny.settings, rms_range=(low, 1.0), max_resamples=cap)
+        try:
+            outcomes[cap] = [render_example(tiny, sampler, i) for i in range(12)]
+        finally:
+            tiny.settings = dataclasses.replace(tiny.settings, rms_range=(0.01, 1.0))
+    assert sum(r.failed for r in outcomes[0]) >= 8
+    assert not any(r.failed for r in outcomes[-1])
+    assert max(r.num_rejected for r in outcomes[-1]) >= 1

@@ -44,7 +44,7 @@ def test_rms_filter_is_strict() -> None:
         ("block_size", 0),
         ("rms_range", (0.5, 0.1)),
         ("rms_range", (0.1,)),
-        ("max_resamples", -1),
+        ("max_resamples", -2),  # -1 = no cap (the reference)
     ],
 )
 def test_bad_values_name_the_field(field: str, value: object) -> None:

@@ -32,3 +32,23 @@ def test_locked_and_bad_arguments():
         proxy_config.get_config("synt=dx7")
     with pytest.raises(ValueError, match="encoder must be one of"):
         proxy_config.get_config("encoder=cnn")
+
+
+def test_default_audio_model_is_mn04_when_its_weights_are_cached(tmp_path, monkeypatch, caplog):
+    from data_gen import efficientat_cache
+
+    monkeypatch.setenv(efficientat_cache.CACHE_ENV, str(tmp_path))
+    with caplog.at_level("WARNING"):
+        assert proxy_config.get_config("synth=dexed").audio_model == "mel128"
+    assert "audio model: mel128 (the paper's mn04 needs its official weights" in caplog.text
+    cached = tmp_path / "efficientat" / efficientat_cache.CHECKPOINT_FILES["mn04_as"]
+    cached.parent.mkdir()
+    cached.write_bytes(b"weights")
+    config = proxy_config.get_config("synth=dexed")
+    assert config.audio_model == "mn04" and config.train_data == "data/dexed_mn04_train"
+    assert proxy_config.get_config("audio_model=mel128").audio_model == "mel128"
+
+
+def test_paper_era_diva_is_the_released_data_variant():
+    config = proxy_config.get_config("synth=diva@paper_era,encoder=hn_oh,audio_model=mn04")
+    assert config.synth == "diva@paper_era" and config.lr == 4e-3
