@@ -15,7 +15,8 @@ from absl import flags
 from ml_collections import config_flags
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-# Directories that name the packaged configs when the file itself is not there (the old layout).
+# Folder names that mean the packaged configs when the file itself is not there (the old
+# repository layout: `configs/proxy.py`, also as an absolute path into an updated checkout).
 _PACKAGED_ALIASES = ("", "configs")
 # The config flag belongs to the module that calls define_config_flag (so its --help lists it).
 flags.disclaim_key_flags()
@@ -37,10 +38,10 @@ def resolve(value: str) -> str:
         return value
     directory, base = os.path.split(path)
     name = base.removesuffix(".py")
-    if directory.rstrip("/") in _PACKAGED_ALIASES and name in available():
+    if os.path.basename(directory.rstrip("/")) in _PACKAGED_ALIASES and name in available():
         return os.path.join(PACKAGE_DIR, name + ".py") + colon + arg
     raise ValueError(
-        f"--config: {path!r} is neither a config file nor a packaged config "
+        f"{path!r} is neither a config file nor a packaged config "
         f"(packaged: {', '.join(available())}; e.g. --config=proxy:encoder=tfm,smoke)"
     )
 

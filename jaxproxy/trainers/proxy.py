@@ -26,6 +26,7 @@ from jaxproxy.trainers.progress import Progress
 
 # Run files in the workdir (export reads them): resolved config, synth spec, dataset facts.
 CONFIG_FILE, SPEC_FILE, DATA_FILE = "config.json", "synth_spec.json", "data.json"
+CURVES_FILE = "curves.png"  # train loss / lr, validation L1 / MRR (+ curves.json, the points)
 
 
 def build_model(config: ml_collections.ConfigDict, layout: models.PresetLayout, out_dim: int):
@@ -200,7 +201,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     validate = Validator(val_ds, config, mesh, encode)
     train_fn = proxy_step.make_train_step(model_def, tx)
     jitted = {}  # steps per call -> jitted step (a shorter last call compiles its own)
-    progress = Progress(os.path.join(workdir, "tensorboard"), total_steps, step, config.batch_size)
+    progress = Progress(
+        os.path.join(workdir, "tensorboard"), total_steps, step, config.batch_size,
+        hparams=config.to_dict(), curves_png=os.path.join(workdir, CURVES_FILE),
+    )  # fmt: skip
     pending: list[dict[str, jax.Array]] = []
     val_metrics: dict[str, float] = {}
     logging.info(

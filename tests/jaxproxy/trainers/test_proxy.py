@@ -115,7 +115,26 @@ def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypa
     with open(tmp_path / "a" / proxy.CONFIG_FILE) as f:
         assert json.load(f)["encoder"] == "hn_oh"
     assert os.listdir(tmp_path / "a" / "checkpoints" / "best_mrr")
-    assert os.listdir(tmp_path / "a" / "tensorboard")
+    _assert_tensorboard_and_curves(tmp_path / "a", tmp_path / "b")
+
+
+def _assert_tensorboard_and_curves(workdir, resumed_workdir):
+    """Config as hparams, curves as an image and a PNG; a resumed run's curves are whole."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(workdir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert "curves" in events.Tags()["images"]
+    assert {"train/loss", "val/mrr", "val/l1"} <= set(events.Tags()["scalars"])
+    hparams = events.PluginTagToContent("hparams")
+    assert "_hparams_/session_start_info" in hparams
+    assert b"schedule.constant_steps" in hparams["_hparams_/session_start_info"]
+    assert (workdir / proxy.CURVES_FILE).stat().st_size > 1000
+    with open(workdir / "curves.json") as f, open(resumed_workdir / "curves.json") as g:
+        whole, resumed = json.load(f), json.load(g)
+    assert [p[0] for p in whole["val/mrr"]] == [6, 12]
+    for name in ("train/loss", "val/mrr"):
+        assert [p[0] for p in resumed[name]] == [p[0] for p in whole[name]]
 
 
 def test_non_finite_loss_names_the_step(data_dirs, tmp_path):
@@ -132,7 +151,7 @@ def _main_command(data_dirs, workdir: str, steps: int) -> list[str]:
         "--config.eval_every_steps=100",
         "--config.log_every_steps=20",
     ]
-    config = os.path.join(ROOT, "configs", "proxy.py") + ":encoder=mlp_oh,smoke"
+    config = "proxy:encoder=mlp_oh,smoke"
     return [
         sys.executable,
         "-m",
