@@ -178,15 +178,23 @@ def _mfcc_matrices() -> tuple[np.ndarray, np.ndarray]:
     return banks, dct_ortho(MFCC_COEFFS, MEL_BINS).astype(np.float64)
 
 
-def mfcc(audio_N: np.ndarray) -> np.ndarray:
-    """synth-proxy's MFCC: pre-emphasis, symmetric-Hann power STFT (1024/512), kaldi mel 0-16 kHz,
-    dB, orthonormal DCT-II to 40 coefficients, c0 dropped: float64[39, T]."""
+def ssm_log_mel(audio_N: np.ndarray) -> np.ndarray:
+    """synth-proxy's MelSTFT (facts 9.1), the estimator's input before scaling: pre-emphasis,
+    symmetric-Hann power STFT (1024/512, centred), kaldi mel 128 bands 0-16 kHz, 10 log10(clamp
+    1e-8): float64[128, T] (313 frames for 5 s at 32 kHz). `data_gen.audio.frontend.ssm_mel` is
+    the same computation in torch (the datasets' `mel` feature)."""
     audio_N = np.asarray(audio_N, np.float64)
     emphasised = audio_N[1:] - 0.97 * audio_N[:-1]
-    banks_MxF, dct_MxK = _mfcc_matrices()
+    banks_MxF, _ = _mfcc_matrices()
     mel_MxT = banks_MxF @ _power(emphasised, 1024, 512, 1024, periodic=False)
-    db_MxT = 10.0 * np.log10(np.maximum(mel_MxT, MEL_DB_EPS))
-    return (db_MxT.T @ dct_MxK)[:, 1:].T
+    return 10.0 * np.log10(np.maximum(mel_MxT, MEL_DB_EPS))
+
+
+def mfcc(audio_N: np.ndarray) -> np.ndarray:
+    """synth-proxy's MFCC: `ssm_log_mel`, orthonormal DCT-II to 40 coefficients, c0 dropped:
+    float64[39, T]."""
+    _, dct_MxK = _mfcc_matrices()
+    return (ssm_log_mel(audio_N).T @ dct_MxK)[:, 1:].T
 
 
 def mfcc_distance(
@@ -215,6 +223,26 @@ _FUNCTIONS: dict[str, Callable[..., np.ndarray | float]] = {
 }
 
 
+def _per_example_terms(pred_BxN: np.ndarray, target_BxN: np.ndarray) -> dict[str, list]:
+    """Every spectrogram computed once: the terms each metric reduces, per example."""
+    mfcc_l1 = [
+        np.mean(np.abs(mfcc(p) - mfcc(t))) for p, t in zip(pred_BxN, target_BxN, strict=True)
+    ]
+    return {
+        "stft": [_sc_logmag_terms(pred_BxN, target_BxN, *STFT_RES, mel=None)],
+        "mstft": [_sc_logmag_terms(pred_BxN, target_BxN, *res, mel=None) for res in MSTFT_RES],
+        "mel": [_sc_logmag_terms(pred_BxN, target_BxN, *STFT_RES, mel=MEL_BINS)],
+        "mfccd": [np.array(mfcc_l1)],
+    }
+
+
+def _reduce_metric(name: str, terms: list, rows: slice | np.ndarray, reduction: str):
+    if name == "mfccd":
+        values = terms[0][rows]
+        return values if reduction == "example" else float(values.mean())
+    return sum(_reduce(t[rows], reduction) for t in terms) / len(terms)
+
+
 def _as_reported(values: dict) -> dict:
     """MFCCD x 0.25, then a_mean = mean of the four reported values (the reference's logging)."""
     values["mfccd"] = values["mfccd"] * MFCCD_WEIGHT
@@ -222,22 +250,38 @@ def _as_reported(values: dict) -> dict:
     return values
 
 
+def compute_metrics(
+    pred_BxN: np.ndarray, target_BxN: np.ndarray, batch_size: int = REFERENCE_BATCH
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Both views from one pass over the spectrograms.
+
+    Returns:
+      The reference's test values: auraloss batch values over consecutive batches of
+      `batch_size`, averaged weighted by batch size; MFCCD x 0.25; `a_mean`.
+      Each metric per example as reported (MFCCD x 0.25) plus `a_mean`: float64[B] each.
+    """
+    pred_BxN, target_BxN = _check_pair(pred_BxN, target_BxN)
+    if batch_size < 1:
+        raise ValueError(f"audio metrics: batch_size must be >= 1, got {batch_size}")
+    terms = _per_example_terms(pred_BxN, target_BxN)
+    n = pred_BxN.shape[0]
+    per_example = {m: _reduce_metric(m, terms[m], slice(None), "example") for m in METRICS}
+    total = dict.fromkeys(METRICS, 0.0)
+    for start in range(0, n, batch_size):
+        rows = slice(start, min(start + batch_size, n))
+        for name in METRICS:
+            total[name] += _reduce_metric(name, terms[name], rows, "batch") * (rows.stop - start)
+    reference = _as_reported({m: v / n for m, v in total.items()})
+    return reference, _as_reported(per_example)
+
+
 def example_metrics(pred_BxN: np.ndarray, target_BxN: np.ndarray) -> dict[str, np.ndarray]:
     """Each metric per example as reported (MFCCD x 0.25) plus `a_mean`: float64[B] each."""
-    return _as_reported({m: fn(pred_BxN, target_BxN, "example") for m, fn in _FUNCTIONS.items()})
+    return compute_metrics(pred_BxN, target_BxN)[1]
 
 
 def reference_metrics(
     pred_BxN: np.ndarray, target_BxN: np.ndarray, batch_size: int = REFERENCE_BATCH
 ) -> dict[str, float]:
-    """The reference's test values: auraloss batch values over consecutive batches of
-    `batch_size`, averaged weighted by batch size; MFCCD x 0.25; `a_mean`."""
-    pred_BxN, target_BxN = _check_pair(pred_BxN, target_BxN)
-    if batch_size < 1:
-        raise ValueError(f"reference_metrics: batch_size must be >= 1, got {batch_size}")
-    total = dict.fromkeys(METRICS, 0.0)
-    for start in range(0, pred_BxN.shape[0], batch_size):
-        pred, target = pred_BxN[start : start + batch_size], target_BxN[start : start + batch_size]
-        for name, fn in _FUNCTIONS.items():
-            total[name] += fn(pred, target, "batch") * pred.shape[0]
-    return _as_reported({m: v / pred_BxN.shape[0] for m, v in total.items()})
+    """The reference's test values (see `compute_metrics`)."""
+    return compute_metrics(pred_BxN, target_BxN, batch_size)[0]

@@ -1,0 +1,155 @@
+"""Scoring predicted presets: render them (render service, outside jit), then the paper's metrics.
+
+`score_predictions` is the test-time path (in-domain targets with their presets, or out-of-domain
+target clips); `ValidationHook` is what an estimator trainer calls during training: a fixed,
+bounded subset of the validation set whose target clips are rendered once, predictions rendered
+and scored on demand, optionally in a background thread so training is not render-bound.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from jaxproxy.matching import audio_metrics, param_metrics
+from jaxproxy.matching.render_client import RenderClient
+
+
+def spec_kinds(spec_json: Mapping[str, Any]) -> tuple[list[str], list[int]]:
+    """The used parameters' kinds and the categorical cardinalities, from `SynthSpec.to_json()`."""
+    used = [p for p in spec_json["params"] if p.get("used", True)]
+    return [p["kind"] for p in used], [int(p["cardinality"]) for p in used if p["kind"] == "cat"]
+
+
+@dataclasses.dataclass
+class Scores:
+    """Metrics of one evaluation: `metrics` (reference protocol, floats), `per_example` (audio
+    metrics float64[N] of each scored example), the rendered clips, and render failures."""
+
+    metrics: dict[str, float]
+    per_example: dict[str, np.ndarray]
+    audio: np.ndarray
+    failed: np.ndarray
+
+    @property
+    def num_failed(self) -> int:
+        return int(self.failed.sum())
+
+
+def score_audio(
+    pred_audio_NxS: np.ndarray,
+    target_audio_NxS: np.ndarray,
+    failed_N: np.ndarray | None = None,
+    batch_size: int = audio_metrics.REFERENCE_BATCH,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Audio metrics of the examples whose render did not fail (the reference protocol), and the
+    per-example values (NaN where the render failed)."""
+    n = len(pred_audio_NxS)
+    ok = np.ones(n, bool) if failed_N is None else ~np.asarray(failed_N, bool)
+    per_example = {m: np.full(n, np.nan) for m in (*audio_metrics.METRICS, "a_mean")}
+    if not ok.any():
+        return {}, per_example
+    metrics, values = audio_metrics.compute_metrics(
+        pred_audio_NxS[ok], target_audio_NxS[ok], batch_size
+    )
+    for name, column in values.items():
+        per_example[name][ok] = column
+    return metrics, per_example
+
+
+def score_predictions(
+    client: RenderClient,
+    pred_presets_NxP: np.ndarray,
+    target_audio_NxS: np.ndarray,
+    *,
+    target_presets_NxP: np.ndarray | None = None,
+    spec_json: Mapping[str, Any] | None = None,
+    batch_size: int = audio_metrics.REFERENCE_BATCH,
+) -> Scores:
+    """Renders the predictions and scores them against the target clips; with target presets
+    (in-domain) and the spec, the parameter metrics too."""
+    pred_audio, failed = client.render(pred_presets_NxP)
+    metrics, per_example = score_audio(pred_audio, target_audio_NxS, failed, batch_size)
+    if target_presets_NxP is not None:
+        if spec_json is None:
+            raise ValueError("score_predictions: parameter metrics need the synth spec")
+        kinds, cards = spec_kinds(spec_json)
+        metrics.update(
+            param_metrics.reference_param_metrics(
+                pred_presets_NxP, target_presets_NxP, kinds, cards or None, batch_size
+            )
+        )
+    metrics["render_failures"] = float(failed.sum())
+    return Scores(metrics, per_example, pred_audio, failed)
+
+
+class ValidationHook:
+    """Audio and parameter metrics of an estimator on a fixed subset of validation examples.
+
+    Built once per training run: starts a render service and renders the first `max_examples`
+    validation presets (the targets). Then `hook(pred_presets)` (blocking) or
+    `hook.submit(pred_presets)` (a Future; the render and the numpy metrics run while training
+    goes on) scores predictions for exactly those examples, in the same order. Keys are the
+    reference's: num_mae, bin_acc, cat_acc (and cat_acc_macro), stft, mstft, mel, mfccd, a_mean.
+    """
+
+    def __init__(
+        self,
+        spec_json: Mapping[str, Any],
+        target_presets_NxP: np.ndarray,
+        *,
+        max_examples: int = 64,
+        workers: int | None = None,
+        settings_json: Mapping[str, Any] | None = None,
+    ) -> None:
+        if max_examples < 1:
+            raise ValueError(f"ValidationHook: max_examples must be >= 1, got {max_examples}")
+        self.spec_json = dict(spec_json)
+        self.target_presets = np.asarray(target_presets_NxP, np.float32)[:max_examples]
+        self.client = RenderClient(spec_json, settings_json, workers)
+        self.target_audio, failed = self.client.render(self.target_presets)
+        if failed.any():
+            self.close()
+            raise RuntimeError(
+                f"ValidationHook: {int(failed.sum())} validation presets failed to render"
+            )
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, "validation-render")
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.target_presets)
+
+    def __call__(self, pred_presets_NxP: np.ndarray) -> dict[str, float]:
+        pred = np.asarray(pred_presets_NxP, np.float32)
+        if pred.shape != self.target_presets.shape:
+            raise ValueError(
+                f"ValidationHook: predictions of shape {pred.shape}, expected "
+                f"{self.target_presets.shape} (the first {self.num_examples} validation examples)"
+            )
+        return score_predictions(
+            self.client,
+            pred,
+            self.target_audio,
+            target_presets_NxP=self.target_presets,
+            spec_json=self.spec_json,
+        ).metrics
+
+    def submit(self, pred_presets_NxP: np.ndarray) -> concurrent.futures.Future:
+        """Scores in a background thread (renders happen in the service's processes)."""
+        return self._executor.submit(self, np.array(pred_presets_NxP, np.float32))
+
+    def close(self) -> None:
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self.client.close()
+
+    def __enter__(self) -> ValidationHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
