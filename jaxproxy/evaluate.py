@@ -16,10 +16,11 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import app, flags, logging
 
 from jaxproxy import load_proxy
 from jaxproxy.data import open_dataset
+from jaxproxy.logs import logged_progress, setup_cli_logging
 from jaxproxy.metrics import retrieval_metrics
 
 
@@ -53,7 +54,7 @@ def test_protocol(
         raise ValueError(f"the test protocol needs at least 2 examples, got {n}")
     size = min(subset_size, n)
     per_run: dict[str, list[float]] = {}
-    for run in range(runs):
+    for run in logged_progress(range(runs), runs, f"test protocol: subsets of {size}, run"):
         subset = np.random.default_rng(seed + run).permutation(n)[:size]
         metrics = retrieval_metrics(
             jnp.asarray(preset_emb_NxE[subset]),
@@ -84,7 +85,9 @@ def evaluate(
         expect_embedding_dim=proxy.embedding_dim,
         expect_num_params=proxy.num_params,
     )
+    logging.info("loading %d examples from %s", dataset.num_examples, data_dir)
     arrays = dataset.load_arrays(("params", "embedding"))
+    logging.info("embedding %d presets with %s", dataset.num_examples, proxy_dir)
     preset_emb = embed_presets(proxy, arrays["params"])
     if not np.all(np.isfinite(preset_emb)):
         raise FloatingPointError(f"proxy {proxy_dir} gives non-finite embeddings on {data_dir}")
@@ -119,6 +122,7 @@ def format_table(
 
 def main(argv: list[str]) -> None:
     del argv
+    setup_cli_logging()
     FLAGS = flags.FLAGS  # noqa: N806
     result = evaluate(
         FLAGS.proxy,

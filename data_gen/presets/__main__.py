@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=None, help="render processes (None: one per core)"
     )
     proc.add_argument("--lenient", action="store_true", help="warn and skip bad presets")
+    proc.add_argument("--no-progress", action="store_true", help="no render progress bar")
     proc.add_argument(
         "--reference-compat",
         action="store_true",
@@ -115,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             _check_synth(args.synth, synth, args.presets)
             if not args.no_render and spec.engine == "vst":
                 use_plugin(spec, args.plugin)
-            render = None if args.no_render else pool_render_fn(spec, args.workers)
+            render = (
+                None
+                if args.no_render
+                else pool_render_fn(spec, args.workers, progress=not args.no_progress)
+            )
             result = process_presets(
                 spec,
                 presets,

@@ -179,15 +179,20 @@ def _entry(preset: ImportedPreset, reason: str) -> dict[str, str]:
 
 
 def pool_render_fn(
-    spec: SynthSpec, num_workers: int | None = None, settings: Any = None
+    spec: SynthSpec, num_workers: int | None = None, settings: Any = None, progress: bool = True
 ) -> RenderFn:
-    """A `RenderFn` that renders through `data_gen.render.RenderPool` (imported on use)."""
+    """A `RenderFn` that renders through `data_gen.render.RenderPool` (imported on use), with a
+    progress bar on stderr (rendering hundreds of presets takes minutes)."""
+    from tqdm import tqdm
+
     from data_gen.render import RenderPool, RenderSettings
 
     settings = settings if settings is not None else RenderSettings()
 
     def render(presets_NxP: np.ndarray) -> Iterable[Any]:
         with RenderPool(spec, settings, num_workers) as pool:
-            yield from pool.render_presets(presets_NxP, return_audio=False)
+            results = pool.render_presets(presets_NxP, return_audio=False)
+            desc = f"render {spec.name} presets"
+            yield from tqdm(results, desc, len(presets_NxP), unit="preset", disable=not progress)
 
     return render

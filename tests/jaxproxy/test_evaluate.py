@@ -65,3 +65,16 @@ def test_evaluate_refuses_a_dataset_of_another_shape(tmp_path):
     write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB + 1, split="test")
     with pytest.raises(DatasetMismatchError, match="embedding_dim"):
         evaluate.evaluate(folder, str(tmp_path / "test"), runs=1)
+
+
+def test_long_steps_log_progress(monkeypatch):
+    from absl import logging
+
+    from jaxproxy import logs
+
+    lines = []
+    monkeypatch.setattr(logging, "info", lambda fmt, *args: lines.append(fmt % args))
+    clock = iter(range(0, 1000, 4))  # 4 s per item
+    monkeypatch.setattr(logs.time, "perf_counter", lambda: next(clock))
+    assert list(logs.logged_progress(range(5), 5, "run", every_s=10)) == list(range(5))
+    assert lines == ["run 3/5  12s elapsed, ETA 8s", "run 5/5  20s elapsed, ETA 0s"]

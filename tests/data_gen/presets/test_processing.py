@@ -156,10 +156,11 @@ def test_random_presets_json_only_raises_preset_errors(text):
     not (os.path.exists(AMSYNTH_VST_PATH) and os.path.exists(FACTORY_BANK)),
     reason="Debian amsynth not installed",
 )
-def test_amsynth_bank_through_the_render_pool():
+def test_amsynth_bank_through_the_render_pool(capsys):
     spec = get_spec("amsynth")
     presets = read_amsynth_bank(FACTORY_BANK)[:6]
     out = process_presets(spec, presets, render=pool_render_fn(spec, num_workers=1))
+    assert "render amsynth presets" in capsys.readouterr().err  # a progress bar, not silence
     assert out.report["rendered"] and len(out.names) + len(out.report["dropped"]) == 6
     assert len(out.names) >= 3  # factory sounds are audible
     assert np.all((out.rms > 0.01) & (out.rms < 1.0))
