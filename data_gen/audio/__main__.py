@@ -3,11 +3,13 @@
     python -m data_gen.audio list
     python -m data_gen.audio fetch mn04 mn20_mel         # official release -> cache, load-checked
     python -m data_gen.audio fetch mn04 --source /path/mn04_as_mAP_432.pt --sha256 <hex>
+    python -m data_gen.audio embed mel128 clips.npy --rate 32000 --out emb.npy   # [N, S] -> [N, E]
 
 Workers that later ask for `get_audio_model(name)` (weights=None) find the cached file offline.
 """
 
 import argparse
+import io
 import pathlib
 import sys
 
@@ -33,8 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     fetch.add_argument("--source", default=None, help="local file or URL instead of the release")
     fetch.add_argument("--sha256", default=None, help="expected SHA-256 of the file")
+    embed = sub.add_parser("embed", help="embed clips (.npy float [N, samples]) -> .npy [N, E]")
+    embed.add_argument("model", help="a registered audio model name")
+    embed.add_argument("clips", type=pathlib.Path)
+    embed.add_argument("--rate", type=int, required=True, help="sample rate of the clips")
+    embed.add_argument("--out", type=pathlib.Path, required=True)
+    embed.add_argument("--weights", default=None, help="EfficientAT weights (as for generate)")
     args = parser.parse_args(argv)
 
+    if args.command == "embed":
+        return _embed(args)
     if args.command == "list":
         for name in list_audio_models():
             random = "random" if name in efficientat.VARIANTS else None
@@ -53,6 +63,25 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {err}", file=sys.stderr)
             return 1
         print(f"{name}: {path} (sha256 {digest}) loads; version {model.version}")
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    """Embeds clips for tools on the JAX side (e.g. `jaxproxy.match --refine`), out of process."""
+    import numpy as np
+
+    from data_gen.presets.preset_set import write_bytes_atomic
+
+    try:
+        model = get_audio_model(args.model, weights=args.weights, device="cpu")
+        clips = np.load(args.clips)
+        emb_NxE = model.embed(clips, sample_rate=args.rate)
+        buffer = io.BytesIO()
+        np.save(buffer, emb_NxE.astype(np.float32))
+        write_bytes_atomic(args.out, buffer.getvalue())
+    except (ValueError, OSError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from data_gen.presets import amsynth_bank, diva_h2p, dx7_presets, dx7_sysex, talnm_preset
 from data_gen.presets.errors import PresetFileError, PresetWarning
-from data_gen.presets.preset_set import ImportedPreset, write_bytes_atomic
+from data_gen.presets.preset_set import ImportedPreset, save_presets, write_bytes_atomic
 from data_gen.synths.registry import get_spec
 from data_gen.synths.spec import SynthSpec
 
@@ -142,3 +142,22 @@ def export_presets(
     for out, blob in zip(paths, blobs, strict=True):
         write_bytes_atomic(out, blob)
     return paths
+
+
+def preset_suffix(synth: str) -> str:
+    """The file a synth loads one preset from: .syx (DX7/Dexed single voice), .bank (amsynth),
+    else our presets JSON (`data_gen.presets export` turns it into other formats)."""
+    base = _base(synth)
+    if base in dx7_presets.DX7_SYNTHS:
+        return ".syx"
+    return ".bank" if base == "amsynth" else ".json"
+
+
+def write_preset(spec: SynthSpec, vector_P: np.ndarray, path: str | Path, name: str) -> Path:
+    """One preset vector (dataset format) -> `path` in the synth's own format, atomically."""
+    presets = vectors_to_presets(spec, np.asarray(vector_P, np.float32)[None], [name])
+    if preset_suffix(spec.name) == ".json":
+        save_presets(path, spec.name, presets)
+    else:
+        export_presets(spec.name, presets, path, single=True)
+    return Path(path)
