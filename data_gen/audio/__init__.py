@@ -6,7 +6,7 @@ The package names are loaded on first use, so numpy-only modules such as
 
 from typing import Any
 
-__all__ = ["AudioModel", "get_audio_model", "list_audio_models"]
+__all__ = ["AudioModel", "get_audio_model", "list_audio_models", "runs_offline"]
 
 
 def __getattr__(name: str) -> Any:
@@ -14,7 +14,7 @@ def __getattr__(name: str) -> Any:
         from data_gen.audio.base import AudioModel
 
         return AudioModel
-    if name in ("get_audio_model", "list_audio_models"):
+    if name in ("get_audio_model", "list_audio_models", "runs_offline"):
         from data_gen.audio import registry
 
         return getattr(registry, name)

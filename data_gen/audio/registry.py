@@ -13,12 +13,26 @@ The paper's preset-encoder benchmark uses "mn04"; sound matching uses "mn20_mel"
 import torch
 
 from data_gen.audio import baselines, efficientat
+from data_gen.audio import weights as weights_lib
 from data_gen.audio.base import AudioModel, resolve_device, resolve_dtype
 
 
 def list_audio_models() -> list[str]:
     """Every registered name."""
     return [*efficientat.VARIANTS, *baselines.BASELINES]
+
+
+def runs_offline(name: str) -> bool:
+    """Whether `get_audio_model(name)` needs no download: always for the baselines, for
+    EfficientAT only when the official checkpoint is already in the cache."""
+    if name in baselines.BASELINES:
+        return True
+    if name in efficientat.VARIANTS:
+        file_name = weights_lib.CHECKPOINT_FILES[efficientat.VARIANTS[name].checkpoint]
+        return (weights_lib.cache_dir() / file_name).is_file()
+    raise ValueError(
+        f"unknown audio model {name!r}; choose one of {', '.join(list_audio_models())}"
+    )
 
 
 def get_audio_model(

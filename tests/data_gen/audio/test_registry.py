@@ -49,3 +49,17 @@ def test_gpu_mixed_precision_close_to_float32(dtype):
     fast = get_audio_model("mn04_mel", weights="random", device="cuda", dtype=dtype).embed(audio)
     assert fast.dtype == np.float32
     np.testing.assert_allclose(fast, reference, rtol=0.05, atol=0.02 * np.abs(reference).max())
+
+
+def test_runs_offline_only_with_cached_official_weights(tmp_path, monkeypatch) -> None:
+    from data_gen.audio import runs_offline
+    from data_gen.audio.weights import CHECKPOINT_FILES
+
+    monkeypatch.setenv("JAXPROXY_CACHE", str(tmp_path))
+    assert runs_offline("mel128") and runs_offline("mstft")
+    assert not runs_offline("mn04") and not runs_offline("mn04_mel")
+    (tmp_path / "efficientat").mkdir()
+    (tmp_path / "efficientat" / CHECKPOINT_FILES["mn04_as"]).write_bytes(b"x")
+    assert runs_offline("mn04") and runs_offline("mn04_mel") and not runs_offline("mn20")
+    with pytest.raises(ValueError, match="unknown audio model"):
+        runs_offline("clap")
