@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/audio_model_ranking"))
     p.add_argument("--synths", default=",".join(SYNTH_SWEEPS), help="comma-separated")
     p.add_argument("--models", default=",".join(list_audio_models()), help="comma-separated")
-    p.add_argument("--presets", type=int, default=10, help="starting presets per attribute")
+    p.add_argument(
+        "--presets", type=int, default=5, help="starting presets per attribute (paper: 10)"
+    )
     p.add_argument("--values", type=int, default=20, help="values per sweep")
     p.add_argument("--attributes", default=None, help="comma-separated subset (default: all)")
     p.add_argument(
