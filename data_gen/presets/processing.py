@@ -17,7 +17,6 @@ also renders before removing duplicates; rendering only the first copy keeps the
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -26,9 +25,11 @@ import numpy as np
 
 from data_gen.presets.errors import problem
 from data_gen.presets.preset_set import ImportedPreset
+from data_gen.render import rms as rms_filter
 from data_gen.synths.spec import SynthSpec
 
-# Renders presets_NxP; yields one result per row, in order, with `.rms`, `.failed`, `.error`.
+# Renders presets_NxP; yields one result per row, in order, with `.rms`, `.failed`, `.error`
+# (`data_gen.render.pool.pool_render_fn` renders through worker processes).
 RenderFn = Callable[[np.ndarray], Iterable[Any]]
 _ALTERED_TOL = 1e-3  # below this a change is the 3-decimal value grid, not a real alteration
 
@@ -99,7 +100,7 @@ def process_presets(
     spec: SynthSpec,
     presets: Sequence[ImportedPreset],
     render: RenderFn | None = None,
-    rms_range: tuple[float, float] = (0.01, 1.0),
+    rms_range: tuple[float, float] = rms_filter.DEFAULT_RMS_RANGE,
     lenient: bool = False,
     reference_compat: bool = False,
 ) -> ProcessedPresets:
@@ -127,7 +128,6 @@ def process_presets(
     rms = np.full(len(unique), np.nan)
     keep = np.ones(len(unique), bool)
     if render is not None and unique:
-        lo, hi = rms_range
         results = list(render(vectors[unique]))
         if len(results) != len(unique):
             raise RuntimeError(f"renderer returned {len(results)} results for {len(unique)}")
@@ -137,9 +137,9 @@ def process_presets(
             if getattr(result, "failed", False):
                 keep[j] = False
                 dropped.append(_entry(preset, f"render failed: {result.error}"))
-            elif not (math.isfinite(result.rms) and lo < result.rms < hi):
+            elif (reason := rms_filter.rejection(result.rms, rms_range)) is not None:
                 keep[j] = False
-                dropped.append(_entry(preset, f"rms {result.rms:.4g} outside ({lo}, {hi})"))
+                dropped.append(_entry(preset, reason))
 
     rows = [unique[j] for j in range(len(unique)) if keep[j]]
     kept = [presets[positions[r]] for r in rows]
@@ -176,23 +176,3 @@ def process_presets(
 
 def _entry(preset: ImportedPreset, reason: str) -> dict[str, str]:
     return {"name": preset.name, "source": preset.source, "reason": reason}
-
-
-def pool_render_fn(
-    spec: SynthSpec, num_workers: int | None = None, settings: Any = None, progress: bool = True
-) -> RenderFn:
-    """A `RenderFn` that renders through `data_gen.render.RenderPool` (imported on use), with a
-    progress bar on stderr (rendering hundreds of presets takes minutes)."""
-    from tqdm import tqdm
-
-    from data_gen.render import RenderPool, RenderSettings
-
-    settings = settings if settings is not None else RenderSettings()
-
-    def render(presets_NxP: np.ndarray) -> Iterable[Any]:
-        with RenderPool(spec, settings, num_workers) as pool:
-            results = pool.render_presets(presets_NxP, return_audio=False)
-            desc = f"render {spec.name} presets"
-            yield from tqdm(results, desc, len(presets_NxP), unit="preset", disable=not progress)
-
-    return render

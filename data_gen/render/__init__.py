@@ -1,17 +1,28 @@
-"""Rendering presets to audio with DawDreamer: settings, engines, the paper's sequence, a pool."""
+"""Rendering presets to audio with DawDreamer: settings, engines, the paper's sequence, a pool.
 
-from data_gen.render.examples import RenderResult, render_example, render_preset
-from data_gen.render.factory import ENGINES, make_renderer
-from data_gen.render.pool import RenderPool, RenderPoolError
-from data_gen.render.settings import RenderSettings
+The names below load their module on first use (PEP 562), so importing a light submodule such as
+`data_gen.render.settings` or `data_gen.render.rms` does not start DawDreamer or the pool.
+"""
 
-__all__ = [
-    "ENGINES",
-    "RenderPool",
-    "RenderPoolError",
-    "RenderResult",
-    "RenderSettings",
-    "make_renderer",
-    "render_example",
-    "render_preset",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ENGINES": "data_gen.render.factory",
+    "make_renderer": "data_gen.render.factory",
+    "RenderPool": "data_gen.render.pool",
+    "RenderPoolError": "data_gen.render.job",
+    "RenderResult": "data_gen.render.examples",
+    "render_example": "data_gen.render.examples",
+    "render_preset": "data_gen.render.examples",
+    "RenderSettings": "data_gen.render.settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'data_gen.render' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

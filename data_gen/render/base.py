@@ -31,12 +31,6 @@ def finish_audio(audio_CxS: np.ndarray, settings: RenderSettings) -> np.ndarray:
     return mono_S
 
 
-def clip_rms(audio_S: np.ndarray) -> float:
-    """RMS of a mono clip, computed in float64 like the filter expects."""
-    audio = np.asarray(audio_S, dtype=np.float64)
-    return float(np.sqrt(np.mean(audio * audio))) if audio.size else 0.0
-
-
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
     """Silence C++ stderr chatter (Faust prints a line for every velocity-0 note-off)."""

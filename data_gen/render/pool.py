@@ -7,7 +7,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
@@ -201,3 +201,23 @@ class RenderPool:
         fresh = self._spawn()
         self._workers[self._workers.index(worker)] = fresh
         return fresh
+
+
+def pool_render_fn(
+    spec: SynthSpec,
+    num_workers: int | None = None,
+    settings: RenderSettings | None = None,
+    progress: bool = True,
+) -> Callable[[np.ndarray], Iterator[RenderResult]]:
+    """`render(presets_NxP)`: given presets through a fresh pool, in order, RMS reported (not
+    filtered), with a progress bar on stderr (hundreds of presets take minutes)."""
+
+    def render(presets_NxP: np.ndarray) -> Iterator[RenderResult]:
+        from tqdm import tqdm
+
+        with RenderPool(spec, settings, num_workers) as pool:
+            results = pool.render_presets(presets_NxP, return_audio=False)
+            desc = f"render {spec.name} presets"
+            yield from tqdm(results, desc, len(presets_NxP), unit="preset", disable=not progress)
+
+    return render

@@ -7,6 +7,8 @@ import json
 import math
 from typing import Any
 
+from data_gen.render import rms
+
 
 @dataclasses.dataclass(frozen=True)
 class RenderSettings:
@@ -25,7 +27,7 @@ class RenderSettings:
     render_duration: float = 5.0  # seconds rendered (the clip length)
     fade_out: float = 0.1  # seconds of linear fade at the end of the clip
     block_size: int = 128
-    rms_range: tuple[float, float] = (0.01, 1.0)
+    rms_range: tuple[float, float] = rms.DEFAULT_RMS_RANGE
     max_resamples: int = 100
 
     def __post_init__(self) -> None:
@@ -72,9 +74,9 @@ class RenderSettings:
         """Samples of the final linear fade (the reference's `int(sr * 0.1)`)."""
         return int(self.sample_rate * self.fade_out)
 
-    def accepts(self, rms: float) -> bool:
-        """Whether a clip of this RMS passes the filter (strict bounds, like the reference)."""
-        return self.rms_range[0] < rms < self.rms_range[1]
+    def accepts(self, clip_rms: float) -> bool:
+        """Whether a clip of this RMS passes the filter (`data_gen.render.rms.accepts`)."""
+        return rms.accepts(clip_rms, self.rms_range)
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from data_gen.render import make_renderer
-from data_gen.render.base import clip_rms
+from data_gen.render.rms import clip_rms
 from data_gen.synths.sampling import PresetSampler
 from tests.data_gen.render.conftest import TINY_DSP, TINY_PREFIX
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from data_gen.render import make_renderer, render_example, render_preset
-from data_gen.render.base import clip_rms
+from data_gen.render.rms import clip_rms
 from data_gen.synths.sampling import PresetSampler
 
 
