@@ -71,7 +71,7 @@ def bench(name: str, n: int, workers: int, repeats: int, model_name: str, format
     with RenderPool(spec, settings, num_workers=workers, timeout_s=600) as pool:
         for _ in pool.render_examples(range(n, n + 4 * workers), seed):  # warm-up / compile
             pass
-        pids = [w.process.pid for w in pool._workers]
+        pids = pool.worker_pids
 
         @contextlib.contextmanager
         def shared_pool(*_args):

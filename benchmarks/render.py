@@ -75,7 +75,7 @@ def bench_synth(name: str, n: int, workers: list[int], settings: RenderSettings)
             for _ in pool.render_presets(presets_NxP[: 4 * k * pool.chunk_size]):
                 pass
             ready_s = time.perf_counter() - start
-            pids = [w.process.pid for w in pool._workers]
+            pids = pool.worker_pids
             before = sum(_cpu_seconds(p) for p in pids)
             start, cpu = time.perf_counter(), time.process_time()
             count = sum(1 for r in pool.render_presets(presets_NxP) if r.audio is not None)

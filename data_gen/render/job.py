@@ -1,4 +1,4 @@
-"""One render job: cut the input into chunks, feed the pool's workers, recover, reorder."""
+"""One render job: cut the input into chunks, feed the workers, recover, reorder."""
 
 from __future__ import annotations
 
@@ -10,43 +10,48 @@ import queue
 import selectors
 import threading
 import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from data_gen.render.examples import RenderResult
-from data_gen.render.worker import read_audio
+from data_gen.render.worker import Item, read_audio
+from data_gen.render.workers import RenderPoolError, Worker, WorkerSet
 from data_gen.synths.sampling import PresetSampler
-
-if TYPE_CHECKING:
-    from data_gen.render.pool import RenderPool, Worker
+from data_gen.synths.spec import SynthSpec
 
 
-class RenderPoolError(RuntimeError):
-    """The pool cannot go on (a worker cannot start its engine, or keeps dying while idle)."""
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How a job cuts and paces work (RenderPool's arguments)."""
 
-
-@dataclasses.dataclass
-class Item:
-    pos: int  # position in the job's input, the order results are yielded in
-    index: int
-    key: int | None  # routing key: the dx7 algorithm category, else None
-    preset: np.ndarray | None = None  # given presets only
-    attempt: int = 0
-
-    def wire(self) -> tuple:
-        head = (self.pos, self.index, self.attempt)
-        return head if self.preset is None else (*head, self.preset)
+    chunk_size: int  # examples sent to a worker at once
+    window: int  # how far results may run ahead of the one being yielded (memory)
+    timeout_s: float  # silence while rendering before a worker counts as hung
+    startup_timeout_s: float  # the same while starting or compiling
 
 
 class Job:
-    """One job: a manager thread feeds the workers; the caller's iterator reorders results."""
+    """One job over a `WorkerSet`: a manager thread feeds the workers (replacing those that die or
+    hang); the caller's iterator yields the results in input order.
+
+    `kind` is "examples" (drawn from `seed`, redrawn by the RMS filter) or "presets" (given);
+    `key_of(pos)` is the routing key of input position `pos`, or None for no routing.
+    """
 
     def __init__(
-        self, pool: RenderPool, kind, seed, return_audio, indices, presets, key_of
+        self,
+        workers: WorkerSet,
+        limits: Limits,
+        spec: SynthSpec,
+        kind: str,
+        seed: int | None,
+        return_audio: bool,
+        indices: range | np.ndarray,
+        presets: np.ndarray | None,
+        key_of: Callable[[int], int] | None,
     ) -> None:
-        self.pool = pool
+        self.workers, self.limits, self.spec = workers, limits, spec
         self.kind, self.seed, self.return_audio = kind, seed, return_audio
         self.indices, self.presets, self.key_of = indices, presets, key_of
         self.n = len(indices)
@@ -61,15 +66,15 @@ class Job:
 
     # ---- caller side --------------------------------------------------------------------------
     def results(self) -> Iterator[RenderResult]:
-        if self.pool._busy:
+        if self.workers.busy:
             raise RuntimeError("RenderPool runs one job at a time; finish the previous iterator")
-        self.pool._busy = True
+        self.workers.busy = True
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         # One selector for the job (rebuilding one per wait costs more than the bookkeeping).
         self.selector = selectors.DefaultSelector()
         self.selector.register(self._wake_r, selectors.EVENT_READ, None)
-        for worker in self.pool._workers:
+        for worker in self.workers:
             self._watch(worker)
         thread = threading.Thread(target=self._manage, name="render-pool", daemon=True)
         thread.start()
@@ -84,7 +89,7 @@ class Job:
                 yield ahead.pop(pos)
                 self.consumed = pos + 1
                 # The manager waits for room in the window: wake it once half is free.
-                if self.starved and self.filled - self.consumed <= self.pool.window // 2:
+                if self.starved and self.filled - self.consumed <= self.limits.window // 2:
                     self.starved = False
                     self._wake()
         finally:
@@ -94,7 +99,7 @@ class Job:
             self.selector.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
-            self.pool._busy = False
+            self.workers.busy = False
 
     def _wake(self) -> None:
         with contextlib.suppress(BlockingIOError):  # a wake-up is already pending
@@ -108,23 +113,23 @@ class Job:
                 self._dispatch()
                 self._wait_and_handle()
         except BaseException as err:  # handed to the caller's thread, which raises it
-            self.pool.close()  # workers may hold stale work: the pool is unusable now
+            self.workers.close()  # they may hold stale work: the pool is unusable now
             self.out.put(err)
 
     def _finished(self) -> bool:
         if self.cancelled:  # drain what workers still hold, so the next job starts clean
             self.pending.clear()
-            return not any(w.items for w in self.pool._workers)
+            return not any(w.items for w in self.workers)
         return self.posted == self.n
 
     def _fill(self) -> None:
         """Turns the next input positions into chunks, keeping results within the window."""
-        pool = self.pool
-        step = max(pool.window // 2, pool.chunk_size)  # whole steps: chunks stay full and grouped
+        limits = self.limits
+        step = max(limits.window // 2, limits.chunk_size)  # whole steps: chunks full and grouped
         while not self.cancelled and self.filled < self.n:
-            if self.filled - self.consumed + step > pool.window:
+            if self.filled - self.consumed + step > limits.window:
                 self.starved = True  # set before the re-check, so no wake-up is missed
-                if self.filled - self.consumed + step > pool.window:
+                if self.filled - self.consumed + step > limits.window:
                     return
             self.starved = False
             stop = min(self.n, self.filled + step)
@@ -134,21 +139,21 @@ class Job:
                 preset = None if self.presets is None else self.presets[pos]
                 groups.setdefault(key, []).append(Item(pos, int(self.indices[pos]), key, preset))
             chunks = [
-                group[i : i + pool.chunk_size]
+                group[i : i + limits.chunk_size]
                 for group in groups.values()
-                for i in range(0, len(group), pool.chunk_size)
+                for i in range(0, len(group), limits.chunk_size)
             ]
             self.pending.extend(sorted(chunks, key=lambda c: c[0].pos))
             self.filled = stop
 
     def _dispatch(self) -> None:
-        pool = self.pool
-        for worker in pool._workers:
-            while worker.ready and self.pending and len(worker.items) < 2 * pool.chunk_size:
+        limits = self.limits
+        for worker in self.workers:
+            while worker.ready and self.pending and len(worker.items) < 2 * limits.chunk_size:
                 chunk = self._pick(worker)
                 self.pending.remove(chunk)
                 if not worker.items:
-                    worker.deadline = time.monotonic() + pool.timeout_s
+                    worker.deadline = time.monotonic() + limits.timeout_s
                 worker.items.extend(chunk)
                 worker.keys.add(chunk[0].key)
                 message = (self.kind, self.seed, self.return_audio, [it.wire() for it in chunk])
@@ -158,9 +163,10 @@ class Job:
                     break  # it died: noticed by its sentinel in the next wait
 
     def _pick(self, worker: Worker) -> list[Item]:
-        """The chunk a worker should take: one of a key it has (dx7: an algorithm it compiled),
-        else one of a key no worker has yet, else the oldest (a new compile beats idling)."""
-        claimed = set().union(*(w.keys for w in self.pool._workers))
+        """The chunk a worker should take: one of a key it has (a processor it compiled, e.g. a
+        dx7 algorithm), else one of a key no worker has yet, else the oldest (a new compile
+        beats idling)."""
+        claimed = set().union(*(w.keys for w in self.workers))
         own = unclaimed = None
         for chunk in self.pending:
             key = chunk[0].key
@@ -180,18 +186,18 @@ class Job:
         self.selector.unregister(worker.process.sentinel)
 
     def _wait_and_handle(self) -> None:
-        pool = self.pool
-        timeout = max(0.0, min(w.deadline for w in pool._workers) - time.monotonic())
+        limits = self.limits
+        timeout = max(0.0, min(w.deadline for w in self.workers) - time.monotonic())
         events = self.selector.select(min(timeout, 3600.0))
         touched = {key.data for key, _ in events}
         if None in touched:
             os.read(self._wake_r, 4096)
         now = time.monotonic()
-        for worker in list(pool._workers):
+        for worker in list(self.workers):
             if worker not in touched:
                 if now > worker.deadline:
                     phase = "rendering" if worker.ready else "starting or compiling"
-                    limit = pool.timeout_s if worker.ready else pool.startup_timeout_s
+                    limit = limits.timeout_s if worker.ready else limits.startup_timeout_s
                     self._recover(worker, f"worker hung: no progress for {limit} s while {phase}")
                 continue
             alive = self._receive(worker)
@@ -203,7 +209,7 @@ class Job:
 
     def _receive(self, worker: Worker) -> bool:
         """Handles every message already sent by a worker; False once its pipe is closed."""
-        pool = self.pool
+        limits = self.limits
         try:
             while worker.conn.poll():
                 message = worker.conn.recv()
@@ -216,18 +222,18 @@ class Job:
                     if message[3]:
                         result.audio = read_audio(worker.conn, message[3])
                     self._post(item.pos, result)
-                    worker.deadline = now + pool.timeout_s if worker.items else float("inf")
+                    worker.deadline = now + limits.timeout_s if worker.items else float("inf")
                 elif tag == "tick":
-                    worker.deadline = now + pool.timeout_s
+                    worker.deadline = now + limits.timeout_s
                 elif tag == "busy":
-                    worker.deadline = now + pool.startup_timeout_s
-                    pool.compiles += 1
+                    worker.deadline = now + limits.startup_timeout_s
+                    self.workers.compiles += 1
                 elif tag == "ready":
                     worker.ready = True
                     worker.deadline = float("inf")
                 elif tag == "init_error":
                     raise RenderPoolError(
-                        f"replacement render worker for synth {pool.spec.name!r} could not "
+                        f"replacement render worker for synth {self.spec.name!r} could not "
                         f"start: {message[1]}"
                     )
         except (EOFError, OSError):
@@ -243,7 +249,7 @@ class Job:
         """Replaces a dead or hung worker; retries its current example once, requeues the rest."""
         items = list(worker.items)
         self._unwatch(worker)
-        self._watch(self.pool._replace(worker))  # it gets work once it reports ready
+        self._watch(self.workers.replace(worker))  # it gets work once it reports ready
         if not items:
             self.idle_deaths += 1
             if self.idle_deaths > 3:
@@ -262,5 +268,5 @@ class Job:
         if item.preset is not None:
             preset = item.preset
         else:
-            preset = PresetSampler(self.pool.spec, self.seed).sample(item.index)
+            preset = PresetSampler(self.spec, self.seed).sample(item.index)
         return RenderResult(item.index, preset, None, float("nan"), failed=True, error=error)

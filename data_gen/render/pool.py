@@ -1,64 +1,36 @@
-"""RenderPool: worker processes that render examples in chunks, survive crashes and hangs."""
+"""RenderPool: worker processes that render examples in chunks, survive crashes and hangs.
+
+The pool is the public face: it checks arguments, owns a `WorkerSet` (render/workers.py) and
+runs one `Job` (render/job.py) at a time over it.
+"""
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import multiprocessing as mp
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from multiprocessing.connection import wait
-from typing import Any
 
 import numpy as np
 
 from data_gen.render.examples import RenderResult
-from data_gen.render.job import Item, Job, RenderPoolError
+from data_gen.render.job import Job, Limits
 from data_gen.render.settings import RenderSettings
-from data_gen.render.worker import widen_pipe, worker_main
-from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM
+from data_gen.render.workers import RendererFactory, WorkerSet
 from data_gen.synths.sampling import PresetSampler
 from data_gen.synths.spec import SynthSpec
-
-
-class Worker:
-    """One worker process and what the parent knows of it."""
-
-    def __init__(self, ctx: Any, spec_json: dict, settings_json: dict, startup_s: float) -> None:
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(
-            target=worker_main, args=(child, spec_json, settings_json), daemon=True
-        )
-        self.process.start()
-        child.close()
-        widen_pipe(self.conn)
-        self.ready = False
-        self.items: collections.deque[Item] = collections.deque()  # sent, not yet returned
-        self.keys: set[int | None] = set()  # routing keys it has served (compiled processors)
-        self.deadline = time.monotonic() + startup_s
-
-    def stop(self, grace_s: float = 5.0) -> None:
-        with contextlib.suppress(OSError):  # already gone
-            self.conn.send(None)
-        self.process.join(grace_s)
-        self.kill()
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5.0)
-        self.conn.close()
 
 
 class RenderPool:
     """Renders examples of one synth on `num_workers` processes (never threads: engines deadlock).
 
-    Each worker builds its engine once. Work goes out in chunks of `chunk_size` (dx7: grouped by
-    algorithm, and sent preferably to a worker that already compiled it); results come back in
-    input order. A worker that dies, or sends nothing for `timeout_s` seconds while rendering (or
-    `startup_timeout_s` while starting or compiling), is killed and replaced; the example it was
-    on is retried once, then returned failed with the error, and the job goes on.
+    Each worker builds its engine once. Work goes out in chunks of `chunk_size` (grouped by the
+    spec's `routing_param` when it has one, e.g. the dx7 algorithm, and sent preferably to a
+    worker that already compiled that processor); results come back in input order. A worker
+    that dies, or sends nothing for `timeout_s` seconds while rendering (or `startup_timeout_s`
+    while starting or compiling), is killed and replaced; the example it was on is retried once,
+    then returned failed with the error, and the job goes on. `renderer_factory(spec, settings)`
+    builds each worker's renderer (default `make_renderer`; a module-level function, so it can
+    be sent to a spawned process).
 
     Use as a context manager; one job (`render_examples` / `render_presets`) at a time.
     """
@@ -73,6 +45,7 @@ class RenderPool:
         startup_timeout_s: float = 300.0,
         chunk_size: int = 8,
         start_method: str = "spawn",
+        renderer_factory: RendererFactory | None = None,
     ) -> None:
         if num_workers is None:
             num_workers = len(os.sched_getaffinity(0))
@@ -91,21 +64,33 @@ class RenderPool:
         self.chunk_size = chunk_size
         # Results may arrive ahead of the one being yielded; this bounds how far (memory).
         self.window = max(8 * chunk_size * num_workers, 64)
-        self._ctx = mp.get_context(start_method)
-        self._spec_json = spec.to_json()
-        self._settings_json = self.settings.to_json()
         self._route_pos = (
-            spec.used_position(DX7_ALGORITHM_PARAM) if spec.engine == "faust_dx7" else None
+            None if spec.routing_param is None else spec.used_position(spec.routing_param)
         )
-        self._busy = False
-        self.restarts = 0  # workers replaced after a crash or a hang, over the pool's life
-        self.compiles = 0  # lazy compiles in workers (dx7 algorithms), over the pool's life
-        self._workers = [self._spawn() for _ in range(num_workers)]
-        try:
-            self._await_ready()
-        except BaseException:
-            self.close()
-            raise
+        self._workers = WorkerSet(
+            spec.name,
+            spec.to_json(),
+            self.settings.to_json(),
+            num_workers,
+            startup_timeout_s=self.startup_timeout_s,
+            start_method=start_method,
+            renderer_factory=renderer_factory,
+        )
+
+    @property
+    def restarts(self) -> int:
+        """Workers replaced after a crash or a hang, over the pool's life."""
+        return self._workers.restarts
+
+    @property
+    def compiles(self) -> int:
+        """Lazy compiles in workers (e.g. dx7 algorithms), over the pool's life."""
+        return self._workers.compiles
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for CPU accounting)."""
+        return [worker.process.pid for worker in self._workers]
 
     # ---- public API ---------------------------------------------------------------------------
     def __enter__(self) -> RenderPool:
@@ -116,9 +101,9 @@ class RenderPool:
 
     def close(self) -> None:
         """Stops every worker (killing any that does not exit)."""
-        workers, self._workers = getattr(self, "_workers", []), []
-        for worker in workers:
-            worker.stop()
+        workers = getattr(self, "_workers", None)  # absent when the constructor failed early
+        if workers is not None:
+            workers.close()
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # at interpreter exit modules may be gone already
@@ -134,7 +119,7 @@ class RenderPool:
             indices = np.asarray(list(indices), np.int64)
         sampler = PresetSampler(self.spec, seed)  # also validates the seed here, not in a worker
         key_of = None
-        if self._route_pos is not None:  # route by the first candidate's algorithm
+        if self._route_pos is not None:  # route by the first candidate's processor
             key_of = lambda pos: int(sampler.sample(int(indices[pos]))[self._route_pos])
         return self._run("examples", seed, return_audio, indices, None, key_of)
 
@@ -161,46 +146,13 @@ class RenderPool:
 
     # ---- job driver (runs in the caller's thread) ---------------------------------------------
     def _run(self, kind, seed, return_audio, indices, presets, key_of) -> Iterator[RenderResult]:
-        if not self._workers:
+        if self._workers.closed:
             raise RuntimeError("RenderPool is closed")
-        return Job(self, kind, seed, return_audio, indices, presets, key_of).results()
-
-    # ---- workers ------------------------------------------------------------------------------
-    def _spawn(self) -> Worker:
-        return Worker(self._ctx, self._spec_json, self._settings_json, self.startup_timeout_s)
-
-    def _await_ready(self) -> None:
-        pending = list(self._workers)
-        while pending:
-            timeout = max(0.0, min(w.deadline for w in pending) - time.monotonic())
-            wait([w.conn for w in pending] + [w.process.sentinel for w in pending], timeout)
-            for worker in list(pending):
-                message = None
-                if worker.conn.poll():
-                    try:
-                        message = worker.conn.recv()
-                    except (EOFError, OSError):
-                        message = ("init_error", "the worker died while starting its engine")
-                elif not worker.process.is_alive():
-                    message = ("init_error", "the worker died while starting its engine")
-                elif time.monotonic() > worker.deadline:
-                    message = ("init_error", f"engine start took over {self.startup_timeout_s} s")
-                if message is None:
-                    continue
-                if message[0] != "ready":
-                    raise RenderPoolError(
-                        f"render worker for synth {self.spec.name!r} could not start: {message[1]}"
-                    )
-                worker.ready = True
-                worker.deadline = float("inf")
-                pending.remove(worker)
-
-    def _replace(self, worker: Worker) -> Worker:
-        worker.kill()
-        self.restarts += 1
-        fresh = self._spawn()
-        self._workers[self._workers.index(worker)] = fresh
-        return fresh
+        limits = Limits(self.chunk_size, self.window, self.timeout_s, self.startup_timeout_s)
+        job = Job(
+            self._workers, limits, self.spec, kind, seed, return_audio, indices, presets, key_of
+        )
+        return job.results()
 
 
 def pool_render_fn(

@@ -1,56 +1,40 @@
 """The render worker process: one engine built once, chunks of work in, one message per result out.
 
 Protocol on the worker's pipe (parent -> worker): `("examples", seed, return_audio, items)` with
-items `(pos, index, attempt)`, `("presets", None, return_audio, items)` with items `(pos, index,
-attempt, preset)`, or `None` to stop. Worker -> parent: `("ready", info)`, `("init_error", text)`,
+items `(pos, index)`, `("presets", None, return_audio, items)` with items `(pos, index, preset)`
+(`Item.wire`), or `None` to stop. Worker -> parent: `("ready", info)`, `("init_error", text)`,
 `("busy", what)` before a long compile, `("tick",)` after it and after each RMS-rejected render
 (proof of life), `("result", pos, RenderResult, nbytes)` followed by `nbytes` of raw float32 audio.
-
-Fault injection for tests: `JAXPROXY_RENDER_FAULTS="crash@3,hang@5x1,raise@7"` makes the worker
-die (`os._exit`), sleep forever, or raise on that example index; `xN` limits it to the first N
-attempts. Never set it outside tests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
-import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-FAULTS_ENV = "JAXPROXY_RENDER_FAULTS"
-_FAULT_KINDS = ("crash", "hang", "raise")
 
+@dataclasses.dataclass
+class Item:
+    """One example of a job, as the parent tracks it until its result comes back."""
 
-def parse_faults(text: str | None) -> dict[int, tuple[str, float]]:
-    """`"crash@3,hang@5x1"` -> {3: ("crash", inf), 5: ("hang", 1)}."""
-    faults: dict[int, tuple[str, float]] = {}
-    for part in filter(None, (text or "").replace(" ", "").split(",")):
-        kind, _, rest = part.partition("@")
-        index, _, times = rest.partition("x")
-        if kind not in _FAULT_KINDS or not index.isdigit() or (times and not times.isdigit()):
-            raise ValueError(
-                f"{FAULTS_ENV}: cannot parse {part!r}; expected e.g. crash@3 or hang@5x1"
-            )
-        faults[int(index)] = (kind, float(times) if times else float("inf"))
-    return faults
+    pos: int  # position in the job's input, the order results are yielded in
+    index: int
+    key: int | None  # routing key (the spec's routing_param category), else None
+    preset: np.ndarray | None = None  # given presets only
+    attempt: int = 0  # the parent retries an example once after its worker died on it
 
-
-def _inject(faults: dict[int, tuple[str, float]], index: int, attempt: int) -> None:
-    kind, times = faults.get(index, ("", 0.0))
-    if attempt >= times:
-        return
-    if kind == "crash":
-        os._exit(77)
-    if kind == "hang":
-        while True:
-            time.sleep(3600)
-    if kind == "raise":
-        raise RuntimeError(f"injected failure on example {index}")
+    def wire(self) -> tuple:
+        """What the worker receives: (pos, index) or (pos, index, preset)."""
+        return (
+            (self.pos, self.index) if self.preset is None else (self.pos, self.index, self.preset)
+        )
 
 
 def send_result(conn: Any, pos: int, result: Any) -> None:
@@ -91,16 +75,24 @@ def read_audio(conn: Any, nbytes: int) -> np.ndarray:
     return audio
 
 
-def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
-    """Entry point of a spawned worker; returns when told to stop or the parent goes away."""
+def worker_main(
+    conn: Any,
+    spec_json: dict,
+    settings_json: dict,
+    renderer_factory: Callable[[Any, Any], Any] | None = None,
+) -> None:
+    """Entry point of a spawned worker; returns when told to stop or the parent goes away.
+
+    `renderer_factory(spec, settings)` builds the renderer (default `make_renderer`; tests pass
+    one whose renderer crashes or hangs on purpose).
+    """
     # Imported here so the spawn bootstrap stays light until the process actually starts work.
     from data_gen.render.factory import make_renderer
     from data_gen.render.settings import RenderSettings
     from data_gen.synths.spec import SynthSpec
 
     try:
-        faults = parse_faults(os.environ.get(FAULTS_ENV))
-        renderer = make_renderer(
+        renderer = (renderer_factory or make_renderer)(
             SynthSpec.from_json(spec_json), RenderSettings.from_json(settings_json)
         )
     except Exception as err:  # reported to the parent, which raises it to the caller
@@ -111,13 +103,13 @@ def worker_main(conn: Any, spec_json: dict, settings_json: dict) -> None:
     widen_pipe(conn)
     try:
         conn.send(("ready", {"pid": os.getpid()}))
-        _serve(conn, renderer, faults)
+        _serve(conn, renderer)
     except (EOFError, OSError):  # the parent went away: nothing left to do
         return
     renderer.close()
 
 
-def _serve(conn: Any, renderer: Any, faults: dict[int, tuple[str, float]]) -> None:
+def _serve(conn: Any, renderer: Any) -> None:
     """Renders chunks, one result message per example, until told to stop."""
     from data_gen.render.examples import RenderResult, render_example, render_preset
     from data_gen.synths.sampling import PresetSampler
@@ -131,19 +123,18 @@ def _serve(conn: Any, renderer: Any, faults: dict[int, tuple[str, float]]) -> No
         if kind == "examples" and seed not in samplers:
             samplers[seed] = PresetSampler(renderer.spec, seed)
         for item in items:
-            pos, index, attempt = item[:3]
+            pos, index = item[:2]
             try:
-                _inject(faults, index, attempt)
                 if kind == "examples":
                     result = render_example(
                         renderer, samplers[seed], index, return_audio=return_audio, on_reject=tick
                     )
                 else:
-                    result = render_preset(renderer, index, item[3], return_audio=return_audio)
+                    result = render_preset(renderer, index, item[2], return_audio=return_audio)
             except OSError:
                 raise  # the pipe broke: the parent is gone
             except Exception as err:  # one bad example must not stop the job
-                preset = item[3] if kind == "presets" else samplers[seed].sample(index)
+                preset = item[2] if kind == "presets" else samplers[seed].sample(index)
                 detail = traceback.format_exception_only(err)[-1].strip()
                 result = RenderResult(index, preset, None, float("nan"), failed=True, error=detail)
             send_result(conn, pos, result)

@@ -296,6 +296,7 @@ def dx7_spec() -> SynthSpec:
         engine="faust_dx7",
         source="dx7.lib",
         params=tuple(params),
+        routing_param=DX7_ALGORITHM_PARAM,
         description="Yamaha DX7 emulation from Faust's dx7.lib v2 (bundled in the DawDreamer "
         "wheel), one compiled polyphonic processor per algorithm; parameters typed like the "
         "paper's Dexed.",

@@ -103,6 +103,10 @@ class SynthSpec:
     The preset vector (the encoder input, the dataset's `params`) holds the *used* parameters in
     spec order: raw values for numerical and binary ones, the allowed-value index for categorical
     ones.
+
+    `routing_param` names a used categorical parameter whose value selects a separately compiled
+    processor (dx7: `algorithm`); render pools route work by it so each worker keeps rendering
+    what it has already compiled. It does not change the sound, so the fingerprint ignores it.
     """
 
     name: str
@@ -111,6 +115,7 @@ class SynthSpec:
     params: tuple[Param, ...]
     description: str = ""
     notes: tuple[str, ...] = ()  # deliberate deviations and known reference bugs kept
+    routing_param: str | None = None
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
@@ -119,6 +124,13 @@ class SynthSpec:
             raise ValueError(f"synth {self.name!r}: duplicate parameter names {sorted(dup)}")
         if not self.used_params:
             raise ValueError(f"synth {self.name!r}: no used parameters")
+        if self.routing_param is not None and not any(
+            p.used and p.kind == "cat" and p.name == self.routing_param for p in self.params
+        ):
+            raise ValueError(
+                f"synth {self.name!r}: routing_param {self.routing_param!r} is not a used "
+                "categorical parameter"
+            )
 
     # ---- layout -------------------------------------------------------------------------------
     @property
@@ -243,15 +255,9 @@ class SynthSpec:
         ]
         return np.concatenate([noncat, *blocks], axis=-1)
 
-    def token_ids(self, presets: np.ndarray) -> np.ndarray:
-        """Categorical entries [..., P] -> rows of one shared embedding table (offset + index)."""
-        presets = self.check_presets(presets)
-        offsets = np.concatenate([[0], np.cumsum(self.cat_cardinalities)[:-1]])
-        return (presets[..., self.cat_indices].astype(np.int64) + offsets).astype(np.int64)
-
     # ---- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "format_version": SPEC_FORMAT_VERSION,
             "name": self.name,
             "engine": self.engine,
@@ -260,6 +266,9 @@ class SynthSpec:
             "notes": list(self.notes),
             "params": [p.to_json() for p in self.params],
         }
+        if self.routing_param is not None:
+            out["routing_param"] = self.routing_param
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SynthSpec:
@@ -276,6 +285,7 @@ class SynthSpec:
             description=data.get("description", ""),
             notes=tuple(data.get("notes", ())),
             params=tuple(Param.from_json(p) for p in data["params"]),
+            routing_param=data.get("routing_param"),
         )
 
     def dumps(self) -> str:
@@ -286,10 +296,15 @@ class SynthSpec:
         return cls.from_json(json.loads(text))
 
     def fingerprint(self) -> str:
-        """A short stable hash of the spec, so datasets and checkpoints can refuse a mismatch."""
+        """A short stable hash of the spec, so datasets and checkpoints can refuse a mismatch.
+
+        Only what shapes the sound and the preset format counts: not `routing_param`.
+        """
         import hashlib
 
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+        data = self.to_json()
+        data.pop("routing_param", None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def match_pattern(name: str, pattern: str) -> bool:

@@ -88,3 +88,15 @@ def test_exclusion_patterns_are_not_globs():
     assert not match_pattern("vca1:pan", "vca:pan")  # the reference's Diva bug, kept
     params = exclude(_spec().params, ["cut*"])
     assert [p.used for p in params][:2] == [False, True]
+
+
+def test_routing_param_round_trips_and_leaves_the_fingerprint_alone():
+    import dataclasses
+
+    plain = _spec()
+    routed = dataclasses.replace(plain, routing_param="wave")
+    assert SynthSpec.loads(routed.dumps()).routing_param == "wave"
+    assert "routing_param" not in plain.to_json()  # specs without it keep their JSON
+    assert routed.fingerprint() == plain.fingerprint()  # a scheduling hint, not the sound
+    with pytest.raises(ValueError, match="routing_param 'cutoff' is not a used categorical"):
+        dataclasses.replace(plain, routing_param="cutoff")

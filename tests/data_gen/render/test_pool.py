@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from data_gen.render import RenderPool, RenderPoolError, make_renderer, render_example
-from data_gen.render.worker import FAULTS_ENV, parse_faults
 from data_gen.synths.sampling import PresetSampler
+from tests.data_gen.render.faults import faulty_factory
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,20 @@ def test_one_job_at_a_time(pool2) -> None:
     job.close()
 
 
-def test_crashes_are_retried_once_then_failed(tiny_spec, short_settings, monkeypatch) -> None:
-    monkeypatch.setenv(FAULTS_ENV, "crash@3x1,crash@5,raise@6")
-    with RenderPool(tiny_spec, short_settings, num_workers=2, timeout_s=20, chunk_size=4) as pool:
+def _first_candidates(spec, seed, faults: dict[int, tuple[str, float]]) -> dict:
+    """A fault plan on examples: {index: (kind, times)} -> keyed by each index's first draw."""
+    sampler = PresetSampler(spec, seed)
+    return {f"ex{i}": (kind, sampler.sample(i), n) for i, (kind, n) in faults.items()}
+
+
+def test_crashes_are_retried_once_then_failed(tiny_spec, short_settings, tmp_path) -> None:
+    inf = float("inf")
+    plan = _first_candidates(tiny_spec, 1, {3: ("crash", 1), 5: ("crash", inf), 6: ("raise", inf)})
+    factory = faulty_factory(plan, tmp_path)
+    with RenderPool(
+        tiny_spec, short_settings, num_workers=2, timeout_s=20, chunk_size=4,
+        renderer_factory=factory,
+    ) as pool:  # fmt: skip
         results = list(pool.render_examples(range(10), seed=1))
         restarts = pool.restarts
     assert [r.index for r in results] == list(range(10))
@@ -84,15 +95,18 @@ def test_crashes_are_retried_once_then_failed(tiny_spec, short_settings, monkeyp
     assert not by_index[3].failed and by_index[3].audio is not None  # crashed once, retried
     assert by_index[5].failed and "crashed (exit code 77)" in by_index[5].error
     assert "retried once" in by_index[5].error and by_index[5].audio is None
-    assert by_index[6].failed and "injected failure on example 6" in by_index[6].error
+    assert by_index[6].failed and "injected failure (ex6)" in by_index[6].error
     assert sum(r.failed for r in results) == 2
     assert restarts == 3  # 3 once, 5 twice; a Python error does not cost a worker
     np.testing.assert_array_equal(by_index[5].preset, PresetSampler(tiny_spec, seed=1).sample(5))
 
 
-def test_hangs_are_killed_and_the_job_goes_on(tiny_spec, short_settings, monkeypatch) -> None:
-    monkeypatch.setenv(FAULTS_ENV, "hang@2,hang@4x1")
-    with RenderPool(tiny_spec, short_settings, num_workers=2, timeout_s=2.0, chunk_size=2) as pool:
+def test_hangs_are_killed_and_the_job_goes_on(tiny_spec, short_settings, tmp_path) -> None:
+    plan = _first_candidates(tiny_spec, 1, {2: ("hang", float("inf")), 4: ("hang", 1)})
+    with RenderPool(
+        tiny_spec, short_settings, num_workers=2, timeout_s=2.0, chunk_size=2,
+        renderer_factory=faulty_factory(plan, tmp_path),
+    ) as pool:  # fmt: skip
         results = list(pool.render_examples(range(6), seed=1))
         assert pool.restarts == 3
         assert [r.index for r in pool.render_examples([0, 1], seed=1)] == [0, 1]
@@ -105,10 +119,3 @@ def test_engine_that_cannot_start_fails_the_pool(tiny_spec, tmp_path) -> None:
     bad.write_text("process = oops;\n")
     with pytest.raises(RenderPoolError, match="could not start.*broken.dsp.*does not compile"):
         RenderPool(dataclasses.replace(tiny_spec, source=str(bad)), num_workers=1)
-
-
-def test_fault_spec_parsing() -> None:
-    assert parse_faults("crash@3, hang@5x1") == {3: ("crash", float("inf")), 5: ("hang", 1.0)}
-    assert parse_faults(None) == {}
-    with pytest.raises(ValueError, match="boom@1"):
-        parse_faults("boom@1")

@@ -1,4 +1,5 @@
-"""Chunking and dx7-style routing: chunks grouped by key, sent to workers that already have it."""
+"""Chunking and routing by the spec's routing_param: chunks grouped by key, sent to workers that
+already have it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from data_gen.render import RenderPool
-from data_gen.render.job import Job
+from data_gen.render.job import Job, Limits
 from data_gen.synths.registry import get_spec
 
 
@@ -26,12 +27,11 @@ class FakeWorker:
 
 
 def make_job(keys, workers, chunk_size=2, window=64):
-    pool = types.SimpleNamespace(
-        window=window, chunk_size=chunk_size, timeout_s=1.0, _workers=workers
-    )
+    limits = Limits(chunk_size=chunk_size, window=window, timeout_s=1.0, startup_timeout_s=1.0)
     n = len(keys)
     presets = np.zeros((n, 1), np.float32)
-    return Job(pool, "presets", None, True, np.arange(100, 100 + n), presets, keys.__getitem__)
+    indices = np.arange(100, 100 + n)
+    return Job(workers, limits, None, "presets", None, True, indices, presets, keys.__getitem__)
 
 
 def test_chunks_group_by_key_in_input_order() -> None:
@@ -90,6 +90,7 @@ def test_dispatch_falls_back_to_the_oldest_chunk() -> None:
 def test_dx7_pool_compiles_each_algorithm_once(short_settings) -> None:
     spec = get_spec("dx7")
     presets = _dx7_presets(spec, [0, 7, 0, 7, 0, 7])
+    assert spec.routing_param == "algorithm"
     with RenderPool(spec, short_settings, num_workers=1, chunk_size=2) as pool:
         results = list(pool.render_presets(presets))
         assert pool.compiles == 2
