@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import dawdreamer as daw
 import numpy as np
 
 from data_gen.render.base import Renderer, quiet_stderr
@@ -22,15 +23,16 @@ class VstRenderer(Renderer):
 
     def __init__(self, spec: SynthSpec, settings: RenderSettings) -> None:
         super().__init__(spec, settings)
-        path = resolve_plugin(spec)
-        where = f"plug-in {str(path)!r} (synth {spec.name!r})"
+        self._path = resolve_plugin(spec)
+        where = f"plug-in {str(self._path)!r} (synth {spec.name!r})"
         start = time.perf_counter()
         try:
             with quiet_stderr():  # DawDreamer and plug-ins narrate every load
-                self.processor = self.engine.make_plugin_processor(spec.name, str(path))
+                self.processor = self.engine.make_plugin_processor(spec.name, str(self._path))
         except RuntimeError as err:
             raise ValueError(f"{where} could not be loaded by DawDreamer: {err}") from None
         self.load_seconds = time.perf_counter() - start
+        self.resets = 0  # plug-ins rebuilt after a non-finite clip
         size = self.processor.get_plugin_parameter_size()
         bad = [p.name for p in spec.params if not 0 <= p.index < size]
         if bad:
@@ -51,6 +53,28 @@ class VstRenderer(Renderer):
                 f"{where} produced no audio for MIDI note {self.settings.midi_note} with its "
                 "default patch: it is not an instrument (or ignores MIDI)"
             )
+
+    def render_one(self, preset_P: np.ndarray) -> np.ndarray:
+        """As `Renderer.render_one`; after a non-finite clip the plug-in is rebuilt.
+
+        A preset can drive amsynth's filter unstable; its voice state then stays NaN and every
+        later note of that engine is NaN too (measured: a random amsynth preset poisoned all the
+        following renders of its worker). The NaN clip is returned (its RMS is NaN, so the RMS
+        filter refuses it) and the next preset starts on a fresh engine and plug-in.
+        """
+        audio_S = super().render_one(preset_P)
+        if not np.isfinite(audio_S).all():
+            self._rebuild()
+        return audio_S
+
+    def _rebuild(self) -> None:
+        self.engine = daw.RenderEngine(self.settings.sample_rate, self.settings.block_size)
+        with quiet_stderr():
+            self.processor = self.engine.make_plugin_processor(self.spec.name, str(self._path))
+        for p in self.spec.excluded_params:
+            self.processor.set_parameter(p.index, float(p.default))
+        self._loaded = None
+        self.resets += 1
 
     def _processor_for(self, raw_P: np.ndarray) -> Any:
         for index, value in zip(self._indices, raw_P, strict=True):

@@ -75,3 +75,18 @@ def test_the_exported_location_reaches_the_renderer(monkeypatch, short_settings)
     renderer = make_renderer(spec, short_settings)
     audio = renderer.render(PresetSampler(spec, seed=0).sample_batch(np.arange(1)))
     assert audio.shape == (1, short_settings.num_samples) and np.abs(audio).max() > 0
+
+
+@pytest.mark.skipif(not AMSYNTH.exists(), reason="Debian package amsynth not installed")
+def test_a_nan_clip_does_not_poison_the_next_renders():
+    """Random amsynth preset 587 of seed 2100 drives the plug-in to NaN; without a rebuild every
+    later note of that engine was NaN too (a generation run lost its worker that way)."""
+    from data_gen.render.settings import RenderSettings
+
+    spec = get_spec("amsynth")
+    renderer = make_renderer(spec, RenderSettings(sample_rate=32000))  # 5 s: it blows up late
+    sampler = PresetSampler(spec, seed=2100)
+    assert not np.isfinite(renderer.render_one(sampler.sample(587))).all()
+    assert renderer.resets == 1
+    after = renderer.render(sampler.sample_batch(np.arange(3)))
+    assert np.isfinite(after).all() and renderer.resets == 1
