@@ -13,27 +13,9 @@ is rendered. Run it from the repository root (`experiments/` is not installed wi
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 
-
-def _run(stage: str, args: list[str]) -> float:
-    """Runs one stage as `python -m ...`, stopping the quick start with its exit code on failure."""
-    print(f"\n=== {stage}: {' '.join(args)}", flush=True)
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", *args], check=False)
-    if done.returncode != 0:
-        sys.exit(f"quickstart: stage '{stage}' failed with exit code {done.returncode}")
-    return time.perf_counter() - start
-
-
-def _complete(dataset_dir: str) -> bool:
-    try:
-        with open(os.path.join(dataset_dir, "metadata.json")) as f:
-            return bool(json.load(f).get("complete"))
-    except FileNotFoundError:
-        return False
+from experiments import stages
 
 
 def _train_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace, config_arg: str):
@@ -52,19 +34,12 @@ def _train_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     data = os.path.join(args.workdir, "data")
     try:
         config = quickstart.get_config(config_arg)
-        steps_per_epoch = args.train_size // config.batch_size
         overrides = {
             "train_data": os.path.join(data, "train"),
             "val_data": os.path.join(data, "val"),
             "num_epochs": args.epochs,
-            # The paper's schedule shape over this run's length: constant for half an epoch
-            # (or half the first cosine's end, if sooner), cosine to a third of the run, full
-            # restart, cosine to the end.
-            "schedule.constant_steps": max(
-                1, min(steps_per_epoch // 2, round(steps_per_epoch * args.epochs / 3) // 2)
-            ),
-            "schedule.decay_end_epoch": args.epochs / 3,
-            "schedule.restart_end_epoch": args.epochs,
+            # The paper's schedule shape over this run's length.
+            **stages.scaled_schedule(args.train_size, config.batch_size, args.epochs),
         }
         for field, value in overrides.items():
             *parents, leaf = field.split(".")
@@ -98,36 +73,36 @@ def main() -> None:
     train_dir = os.path.join(args.workdir, "train")
     export_dir = os.path.join(args.workdir, "export")
     overrides = _train_overrides(parser, args, config_arg)
-    timings = {}
+    eval_json = os.path.join(args.workdir, "eval.json")
+    run = stages.Stages(args.workdir, "quickstart")
     splits = {"train": (args.train_size, 1500), "val": (args.val_size, 1401)}
     splits["test"] = (args.test_size, 1600)
-    for split, (size, seed) in splits.items():
-        out = os.path.join(data, split)
-        if _complete(out):
-            print(f"=== generate {split}: {out} is complete, skipped")
-            continue
-        timings[f"generate {split}"] = _run(
-            f"generate {split}",
-            ["data_gen.generate", f"--synth={args.synth}", f"--audio-model={args.audio_model}",
-             f"--split={split}", f"--size={size}", f"--seed={seed}", f"--out={out}",
-             "--formats=tfrecord,array_record", f"--workers={args.workers}"],
+    try:
+        for split, (size, seed) in splits.items():
+            run.run(
+                f"generate {split}",
+                stages.generate_args(
+                    synth=args.synth, audio_model=args.audio_model, split=split, size=size,
+                    seed=seed, out=os.path.join(data, split), workers=args.workers, progress=True,
+                ),
+            )  # fmt: skip
+        run.run(
+            "train",
+            stages.train_args(
+                config=f"quickstart:{config_arg}", workdir=train_dir, overrides=overrides
+            ),
+        )
+        run.run("export", stages.export_args(workdir=train_dir, out=export_dir))
+        run.run(
+            "evaluate",
+            stages.evaluate_args(
+                proxy=export_dir, data=os.path.join(data, "test"), out=eval_json, runs=10,
+                subset_size=2048,
+            ),
         )  # fmt: skip
-    timings["train"] = _run(
-        "train",
-        ["jaxproxy.main", f"--config=quickstart:{config_arg}", f"--workdir={train_dir}",
-         *(f"--config.{field}={value}" for field, value in overrides.items())],
-    )  # fmt: skip
-    timings["export"] = _run(
-        "export",
-        ["jaxproxy.export", f"--workdir={train_dir}", f"--out={export_dir}",
-         "--checkpoint=best_mrr"],
-    )  # fmt: skip
-    eval_json = os.path.join(args.workdir, "eval.json")
-    timings["evaluate"] = _run(
-        "evaluate",
-        ["jaxproxy.evaluate", f"--proxy={export_dir}", f"--data={os.path.join(data, 'test')}",
-         f"--out={eval_json}", "--runs=10", "--subset_size=2048"],
-    )  # fmt: skip
+    except stages.StageError as e:
+        sys.exit(str(e))
+    timings = {name: rec["seconds"] for name, rec in run.record.items()}
     with open(eval_json) as f:
         metrics = json.load(f)["metrics"]
     lines = [
