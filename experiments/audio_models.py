@@ -179,15 +179,27 @@ def main(argv: list[str] | None = None) -> int:
     models, skipped = available_audio_models(requested)
     for msg in skipped:
         print(f"audio_models: {msg}", flush=True)
+    parts = [
+        cells.Part(
+            synth=args.synth,
+            audio_model=audio_model,
+            sizes=sizes,
+            data_root=args.data_root,
+            workdir=args.workdir,
+            results=os.path.join(args.results, args.synth),
+            workers=args.workers,
+        )  # fmt: skip
+        for audio_model in models
+    ]
+    try:
+        for part in parts:  # every knob before anything is rendered
+            cells.check_part(part, [args.encoder])
+    except ValueError as e:
+        parser.error(str(e))
     run = stages.Stages(args.workdir, "audio_models")
     results = []
     try:
-        for audio_model in models:
-            part = cells.Part(
-                synth=args.synth, audio_model=audio_model, sizes=sizes, data_root=args.data_root,
-                workdir=args.workdir, results=os.path.join(args.results, args.synth),
-                workers=args.workers,
-            )  # fmt: skip
+        for part in parts:
             tests = {"synthetic": cells.generate_data(run, part, hand_crafted=False)["synthetic"]}
             results.append(cells.run_cell(run, part, args.encoder, tests))
             cells.draw_figures(run, part, results[-1:], tests)

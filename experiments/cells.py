@@ -136,15 +136,31 @@ def train_overrides(part: Part, encoder: str) -> dict[str, object]:
     }
 
 
+def train_config(part: Part, encoder: str) -> str:
+    """The packaged config and its argument, e.g. "proxy:synth=dx7,encoder=tfm,audio_model=mn04"."""
+    config = f"proxy:synth={part.synth},encoder={encoder},audio_model={part.audio_model}"
+    return config + (",smoke" if part.sizes.tiny_encoders else "")
+
+
+def check_part(part: Part, encoders: list[str]) -> None:
+    """Raises ValueError naming the knob if any encoder could not train at these sizes."""
+    for encoder in encoders:
+        try:
+            stages.check_train_config(
+                train_config(part, encoder), train_overrides(part, encoder), part.sizes.train,
+                part.sizes.val,
+            )  # fmt: skip
+        except ValueError as e:
+            raise ValueError(f"{part.synth} {encoder} at {part.sizes.name} sizes: {e}") from None
+
+
 def run_cell(run: stages.Stages, part: Part, encoder: str, tests: dict[str, str]) -> dict:
     """Trains, exports and evaluates one encoder; returns its numbers (figures come later)."""
     s = part.sizes
     cell = f"{part.synth} {part.audio_model} {encoder}"
     run_dir = part.run_dir(encoder)
     train_dir, export_dir = os.path.join(run_dir, "train"), os.path.join(run_dir, "export")
-    config = f"configs/proxy.py:synth={part.synth},encoder={encoder},audio_model={part.audio_model}"
-    if s.tiny_encoders:
-        config += ",smoke"
+    config = train_config(part, encoder)
     run.run(
         f"train {cell}",
         stages.train_args(
@@ -178,14 +194,14 @@ def run_cell(run: stages.Stages, part: Part, encoder: str, tests: dict[str, str]
         with open(out) as f:
             evals["synthetic-matched"] = json.load(f)
     with open(os.path.join(train_dir, "config.json")) as f:
-        train_config = json.load(f)
+        resolved = json.load(f)
     return {
         "synth": part.synth,
         "audio_model": part.audio_model,
         "encoder": encoder,
         "train_dir": train_dir,
-        "batch_size": train_config["batch_size"],
-        "lr": train_config["lr"],
+        "batch_size": resolved["batch_size"],
+        "lr": resolved["lr"],
         "export_dir": export_dir,
         "evaluations": evals,
     }

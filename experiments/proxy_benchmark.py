@@ -241,14 +241,28 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     command = "python -m experiments.proxy_benchmark " + shlex.join(argv)
+    parts = [
+        cells.Part(
+            synth=synth,
+            audio_model=args.audio_model,
+            sizes=sizes_for(args.mode, synth),
+            data_root=args.data_root,
+            workdir=args.workdir,
+            results=os.path.join(args.results, synth),
+            workers=args.workers,
+        )  # fmt: skip
+        for synth in args.synths
+    ]
+    try:
+        for part in parts:  # every knob before anything is rendered
+            cells.check_part(part, args.encoder_list)
+    except ValueError as e:
+        print(f"proxy_benchmark: {e}", file=sys.stderr)
+        return 2
     run = stages.Stages(args.workdir, "proxy_benchmark")
     try:
-        for synth in args.synths:
-            part = cells.Part(
-                synth=synth, audio_model=args.audio_model, sizes=sizes_for(args.mode, synth),
-                data_root=args.data_root, workdir=args.workdir,
-                results=os.path.join(args.results, synth), workers=args.workers,
-            )  # fmt: skip
+        for part in parts:
+            synth = part.synth
             tests = cells.generate_data(run, part)
             results = []
             for encoder in args.encoder_list:

@@ -26,28 +26,23 @@ def _train_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     one-line error, before anything is rendered.
     """
     from jaxproxy.configs import quickstart
-    from jaxproxy.trainers.proxy import check_sizes
 
     for flag in ("train_size", "val_size", "test_size", "workers", "epochs"):
         if getattr(args, flag) < (2 if flag == "test_size" else 1):
             parser.error(f"--{flag.replace('_', '-')} is too small: {getattr(args, flag)}")
     data = os.path.join(args.workdir, "data")
     try:
-        config = quickstart.get_config(config_arg)
+        batch_size = quickstart.get_config(config_arg).batch_size
         overrides = {
             "train_data": os.path.join(data, "train"),
             "val_data": os.path.join(data, "val"),
             "num_epochs": args.epochs,
             # The paper's schedule shape over this run's length.
-            **stages.scaled_schedule(args.train_size, config.batch_size, args.epochs),
+            **stages.scaled_schedule(args.train_size, batch_size, args.epochs),
         }
-        for field, value in overrides.items():
-            *parents, leaf = field.split(".")
-            node = config
-            for name in parents:
-                node = node[name]
-            node[leaf] = value
-        check_sizes(config, args.train_size, args.val_size)
+        stages.check_train_config(
+            f"quickstart:{config_arg}", overrides, args.train_size, args.val_size
+        )
     except ValueError as e:
         parser.error(f"{e} (set by --train-size, --val-size, --epochs, --encoder, --synth)")
     return overrides

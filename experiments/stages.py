@@ -9,6 +9,7 @@ training from its latest checkpoint). The command builders below are shared by e
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shlex
@@ -16,7 +17,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ml_collections
 
 RECORD_FILE = "stages.json"
 
@@ -136,6 +140,29 @@ def train_args(*, config: str, workdir: str, overrides: Mapping[str, Any]) -> li
         "jaxproxy.main", f"--config={config}", f"--workdir={workdir}",
         *(f"--config.{k}={v}" for k, v in overrides.items()),
     ]  # fmt: skip
+
+
+def check_train_config(
+    config: str, overrides: Mapping[str, Any], num_train: int, num_val: int
+) -> ml_collections.ConfigDict:
+    """Loads a packaged config (`"proxy:encoder=tfm"`), applies the overrides, checks the sizes.
+
+    Raises ValueError naming the knob when training would stop (no whole batch, too few
+    validation examples for the MRR, schedule phases that do not fit), before anything runs.
+    Returns the resolved config.
+    """
+    from jaxproxy.trainers.proxy import check_sizes
+
+    name, _, arg = config.partition(":")
+    cfg = importlib.import_module(f"jaxproxy.configs.{name}").get_config(arg or None)
+    for field, value in overrides.items():
+        *parents, leaf = field.split(".")
+        node = cfg
+        for parent in parents:
+            node = node[parent]
+        node[leaf] = value
+    check_sizes(cfg, num_train, num_val)
+    return cfg
 
 
 def export_args(*, workdir: str, out: str, checkpoint: str = "best_mrr") -> list[str]:

@@ -1,0 +1,116 @@
+"""Smoke runs of the experiments at the test suite's tiny size, and their report logic."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from experiments import report
+from experiments.figures import wasserstein
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _run(module: str, tmp_path, *flags: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JAXPROXY_CACHE=str(tmp_path / "empty_cache"))  # no EfficientAT weights
+    workdir = tmp_path / "work"
+    return subprocess.run(
+        [sys.executable, "-m", module, "--tiny", f"--workdir={workdir}",
+         f"--data-root={tmp_path / 'data'}", *flags],
+        cwd=REPO, capture_output=True, text=True, timeout=900, env=env,
+    )  # fmt: skip
+
+
+def _assert_pngs(folder, names):
+    for name in names:
+        path = folder / name
+        assert path.is_file() and path.stat().st_size > 1000, path
+
+
+def test_proxy_benchmark_tiny_end_to_end_and_resume(tmp_path):
+    done = _run("experiments.proxy_benchmark", tmp_path, "--synth=minisub", "--encoders=hn_oh,tfm")
+    assert done.returncode == 0, done.stderr[-3000:]
+    folder = tmp_path / "work" / "results" / "minisub"
+    table = (folder / "README.md").read_text()
+    assert "| HN-OH | " in table and "| TFM | " in table and "Table 3 analogue" in table
+    assert "no hand-crafted presets" in table  # minisub has none, and says so
+    assert "## Findings" in table and "python -m experiments.proxy_benchmark" in table
+    results = json.loads((folder / "results.json").read_text())
+    assert [c["encoder"] for c in results["cells"]] == ["hn_oh", "tfm"]
+    for cell in results["cells"]:
+        mrr = cell["evaluations"]["synthetic"]["metrics"]["mrr"]
+        assert 0 < mrr["mean"] <= 1 and mrr["std"] >= 0
+        figures = cell["figures"]["tests"]["synthetic"]
+        assert figures["wasserstein_umap"] > 0 and figures["umap_points"] == 60
+    assert results["findings"]["ordering"]["pairs"] == 1
+    _assert_pngs(folder, ["mel128_curves_overlay.png"] + [
+        f"mel128_{e}_{kind}.png" for e in ("hn_oh", "tfm")
+        for kind in ("curves", "synthetic_umap", "synthetic_ranks")
+    ])  # fmt: skip
+    assert (tmp_path / "work" / "results" / "README.md").is_file()  # the union of the parts
+
+    again = _run("experiments.proxy_benchmark", tmp_path, "--synth=minisub", "--encoders=hn_oh,tfm")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert ": python -m " not in again.stdout  # every stage was done: nothing reran
+    assert again.stdout.count("done before, skipped") == 3 + 2 * 3 + 1
+
+
+def test_audio_models_tiny_skips_missing_weights(tmp_path):
+    done = _run("experiments.audio_models", tmp_path, "--audio-models=mel128,mfcc40,mn04")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mn04 skipped" in done.stdout
+    folder = tmp_path / "work" / "results" / "minisub"
+    table = (folder / "README.md").read_text()
+    assert "| mel128 | 128 |" in table and "| mfcc40 | 40 |" in table and "mn04 skipped" in table
+    results = json.loads((folder / "results.json").read_text())
+    assert [c["audio_model"] for c in results["cells"]] == ["mel128", "mfcc40"]
+    _assert_pngs(folder, ["curves_overlay.png"] + [
+        f"{m}_tfm_{kind}.png" for m in ("mel128", "mfcc40")
+        for kind in ("curves", "synthetic_umap", "synthetic_ranks")
+    ])  # fmt: skip
+
+
+def test_bad_knobs_fail_before_rendering(tmp_path):
+    done = _run("experiments.proxy_benchmark", tmp_path, "--synth=minisub,cs80")
+    assert done.returncode == 2 and "--synth: unknown cs80" in done.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def _cell(encoder, mrr, mrr_std=0.001, hc=None):
+    evaluations = {"synthetic": {"metrics": {"mrr": {"mean": mrr, "std": mrr_std},
+                                             "l1": {"mean": 0.1, "std": 0.0}}}}  # fmt: skip
+    if hc is not None:
+        evaluations["hand-crafted"] = {
+            "metrics": {"mrr": {"mean": hc, "std": 0.0}, "l1": {"mean": 0.2, "std": 0.0}}
+        }
+    return {"encoder": encoder, "evaluations": evaluations}
+
+
+def test_ordering_finding_counts_pairs_and_ties():
+    ordered = [_cell("mlp_oh", 0.1), _cell("hn_pt", 0.2), _cell("hn_oh", 0.3), _cell("tfm", 0.5)]
+    found = report.ordering_finding(ordered)
+    assert found["reproduced"] and found["pairs_agreeing"] == found["pairs"] == 6
+    assert found["our_order"] == ["tfm", "hn_oh", "hn_pt", "mlp_oh"]
+    swapped = [_cell("hn_oh", 0.2), _cell("hn_pt", 0.2005), _cell("tfm", 0.5)]
+    found = report.ordering_finding(swapped)
+    assert not found["reproduced"] and found["pairs_agreeing"] == 2
+    assert found["pairs_within_std"] == [["hn_oh", "hn_pt"]]
+    assert "Not reproduced" in found["sentence"]
+
+
+def test_drop_finding():
+    assert report.drop_finding([_cell("tfm", 0.5)]) is None  # no hand-crafted set
+    found = report.drop_finding([_cell("tfm", 0.5, hc=0.25), _cell("hn_oh", 0.4, hc=0.1)])
+    assert found["reproduced"]
+    assert found["rows"][0]["mrr_change"] == pytest.approx(-0.5)
+    assert found["rows"][0]["l1_change"] == pytest.approx(1.0)
+    assert not report.drop_finding([_cell("tfm", 0.5, hc=0.6)])["reproduced"]
+
+
+def test_wasserstein_of_shifted_cloud_is_the_shift():
+    points = np.random.default_rng(0).normal(size=(50, 2))
+    assert wasserstein(points, points) == pytest.approx(0.0, abs=1e-6)
+    assert wasserstein(points, points + [3.0, 4.0]) == pytest.approx(5.0)
