@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from data_gen.render.base import Renderer
 from data_gen.render.rms import clip_rms
+from data_gen.render.sequence import Renderer
 from data_gen.synths.sampling import PresetSampler
 
 

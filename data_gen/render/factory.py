@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from data_gen.render.base import Renderer
+from data_gen.render.sequence import Renderer
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.spec import SynthSpec
 

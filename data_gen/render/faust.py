@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.render.base import Renderer, quiet_stderr
+from data_gen.render.sequence import Renderer, quiet_stderr
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.spec import Param, SynthSpec
 

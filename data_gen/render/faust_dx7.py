@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 import dawdreamer as daw
 import numpy as np
 
-from data_gen.render.base import Renderer
 from data_gen.render.faust import FaustSliders, compile_poly, hold_excluded
+from data_gen.render.sequence import Renderer
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM, algorithm_of, dx7_dsp_source
 from data_gen.synths.spec import SynthSpec

@@ -11,9 +11,9 @@ from typing import Any
 import dawdreamer as daw
 import numpy as np
 
-from data_gen.render.base import Renderer, quiet_stderr
 from data_gen.render.plugins import resolve_plugin
 from data_gen.render.rms import clip_rms
+from data_gen.render.sequence import Renderer, quiet_stderr
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.spec import SynthSpec
 

@@ -138,14 +138,6 @@ EXCLUDED = (
 _INTERVALS = {"amp_attack": (0.0, 0.5), "amp_release": (0.0, 0.6)}
 
 
-def native_range(name: str) -> NativeRange:
-    """The native range of an amsynth parameter, with a clear error for an unknown name."""
-    try:
-        return AMSYNTH_NATIVE[name][0]
-    except KeyError:
-        raise KeyError(f"amsynth has no parameter {name!r}") from None
-
-
 def _param(index: int, name: str) -> Param:
     rng, native_default = AMSYNTH_NATIVE[name]
     default = rng.to_normalized(native_default)

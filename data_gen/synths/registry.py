@@ -7,15 +7,15 @@ import importlib
 
 from data_gen.synths.spec import SynthSpec
 
-# name -> (module, builder function or spec constant). Imported on first use, so a spec whose
-# module is missing or broken only fails when asked for.
-_BUILDERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "minisub": ("data_gen.synths.minisub", ("minisub_spec",)),
-    "dx7": ("data_gen.synths.dx7", ("dx7_spec",)),
-    "amsynth": ("data_gen.synths.amsynth", ("amsynth_spec", "AMSYNTH_SPEC")),
-    "dexed": ("data_gen.synths.paper_specs", ("dexed_spec",)),
-    "diva": ("data_gen.synths.paper_specs", ("diva_spec",)),
-    "talnm": ("data_gen.synths.paper_specs", ("talnm_spec",)),
+# name -> (module, spec builder function). Imported on first use, so a spec whose module is
+# missing or broken only fails when asked for.
+_BUILDERS: dict[str, tuple[str, str]] = {
+    "minisub": ("data_gen.synths.minisub", "minisub_spec"),
+    "dx7": ("data_gen.synths.dx7", "dx7_spec"),
+    "amsynth": ("data_gen.synths.amsynth", "amsynth_spec"),
+    "dexed": ("data_gen.synths.paper_specs", "dexed_spec"),
+    "diva": ("data_gen.synths.paper_specs", "diva_spec"),
+    "talnm": ("data_gen.synths.paper_specs", "talnm_spec"),
 }
 # Variants: "name@variant" -> builder called with `variant=...`.
 _VARIANTS: dict[str, tuple[str, ...]] = {"diva": ("paper_era", "vca_fixed")}
@@ -34,21 +34,15 @@ def get_spec(name: str) -> SynthSpec:
     base, _, variant = name.partition("@")
     if base not in _BUILDERS or (variant and variant not in _VARIANTS.get(base, ())):
         raise ValueError(f"unknown synth {name!r}; known synths: {', '.join(list_synths())}")
-    module_name, attrs = _BUILDERS[base]
+    module_name, builder_name = _BUILDERS[base]
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
         raise ValueError(
             f"synth {name!r} is registered but its module {module_name} cannot be imported ({err})"
         ) from err
-    for attr in attrs:
-        if hasattr(module, attr):
-            found = getattr(module, attr)
-            break
-    else:
-        raise ValueError(f"synth {name!r}: module {module_name} defines none of {attrs}")
-    if callable(found):
-        found = found(variant=variant) if variant else found()
-    if not isinstance(found, SynthSpec):
-        raise TypeError(f"synth {name!r}: {module_name}.{attr} did not give a SynthSpec")
-    return found
+    builder = getattr(module, builder_name)
+    spec = builder(variant=variant) if variant else builder()
+    if not isinstance(spec, SynthSpec):
+        raise TypeError(f"synth {name!r}: {module_name}.{builder_name}() did not give a SynthSpec")
+    return spec
