@@ -92,6 +92,35 @@ FIG2_RANKING_SCORE = {
 }
 
 
+# Table 5: sound matching, in-domain test sets (hand-crafted presets); per schedule: Num. L1,
+# Bin. Acc. (Dexed has no binary parameter), Cat. Acc., STFT, mSTFT, Mel, MFCCD (x 0.25).
+TABLE5_SSM_IN_DOMAIN = {
+    "dexed": {
+        "PLoss": (0.074, None, 0.631, 1.598, 1.538, 1.580, 2.264),
+        "Mix": (0.082, None, 0.617, 1.487, 1.428, 1.454, 2.085),
+        "Switch": (0.082, None, 0.621, 1.484, 1.427, 1.458, 2.076),
+    },
+    "diva": {
+        "PLoss": (0.117, 0.848, 0.364, 2.058, 1.984, 2.206, 2.318),
+        "Mix": (0.129, 0.845, 0.367, 1.779, 1.722, 1.825, 1.955),
+        "Switch": (0.177, 0.765, 0.331, 1.811, 1.756, 1.815, 1.892),
+    },
+}
+# Table 6: sound matching, out of domain (NSynth valid, 12,678 notes): STFT, mSTFT, Mel, MFCCD.
+TABLE6_SSM_OUT_OF_DOMAIN = {
+    "dexed": {
+        "PLoss": (2.520, 2.446, 2.859, 4.126),
+        "Mix": (2.278, 2.196, 2.662, 3.867),
+        "Switch": (2.309, 2.226, 2.692, 3.911),
+    },
+    "diva": {
+        "PLoss": (2.197, 2.132, 2.856, 3.763),
+        "Mix": (1.912, 1.850, 2.392, 3.347),
+        "Switch": (1.848, 1.773, 2.168, 3.224),
+    },
+}
+
+
 def paper_synth(synth: str) -> str | None:
     """The paper synth our `synth` stands in for, None if there is none."""
     return PAPER_SYNTH.get(synth.split("@")[0])

@@ -10,34 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from experiments.paper_numbers import (
+    PAPER_SYNTH_NAMES,
+    TABLE5_SSM_IN_DOMAIN,
+    TABLE6_SSM_OUT_OF_DOMAIN,
+    paper_synth,
+)
 from jaxproxy.matching import plots
 
-# Paper, Table 5 (in-domain test sets; Num. L1, Bin. Acc., Cat. Acc., STFT, mSTFT, Mel, MFCCD).
-PAPER_ID = {
-    "Dexed": {
-        "PLoss": (0.074, None, 0.631, 1.598, 1.538, 1.580, 2.264),
-        "Mix": (0.082, None, 0.617, 1.487, 1.428, 1.454, 2.085),
-        "Switch": (0.082, None, 0.621, 1.484, 1.427, 1.458, 2.076),
-    },
-    "Diva": {
-        "PLoss": (0.117, 0.848, 0.364, 2.058, 1.984, 2.206, 2.318),
-        "Mix": (0.129, 0.845, 0.367, 1.779, 1.722, 1.825, 1.955),
-        "Switch": (0.177, 0.765, 0.331, 1.811, 1.756, 1.815, 1.892),
-    },
-}
-# Paper, Table 6 (NSynth valid, out of domain; STFT, mSTFT, Mel, MFCCD).
-PAPER_OOD = {
-    "Dexed": {
-        "PLoss": (2.520, 2.446, 2.859, 4.126),
-        "Mix": (2.278, 2.196, 2.662, 3.867),
-        "Switch": (2.309, 2.226, 2.692, 3.911),
-    },
-    "Diva": {
-        "PLoss": (2.197, 2.132, 2.856, 3.763),
-        "Mix": (1.912, 1.850, 2.392, 3.347),
-        "Switch": (1.848, 1.773, 2.168, 3.224),
-    },
-}
 ID_COLUMNS = ("num_mae", "bin_acc", "cat_acc", "stft", "mstft", "mel", "mfccd")
 OOD_COLUMNS = ("stft", "mstft", "mel", "mfccd")
 HEADERS = {
@@ -51,8 +31,6 @@ HEADERS = {
     "mfccd": "MFCCD (↓)",
     "a_mean": "a_mean (↓)",
 }
-# Which paper synth each of our synths stands in for (README: synths).
-PAPER_ROLE = {"dx7": "Dexed", "dexed": "Dexed", "amsynth": "Diva", "diva": "Diva"}
 
 
 def _cell(value: float | None) -> str:
@@ -82,7 +60,8 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
     """results.md, results.json and one bar chart per metric and domain into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     synth = results["synth"]
-    paper_name = PAPER_ROLE.get(synth.partition("@")[0], "Diva")
+    paper_key = paper_synth(synth) or "diva"
+    paper_name = PAPER_SYNTH_NAMES[paper_key]
     lines = [
         f"# Sound matching: {synth} (in the role of the paper's {paper_name})",
         "",
@@ -92,15 +71,27 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
         "",
         "## In-domain test set (the paper's Table 5 layout)",
         "",
-        *table(results["id"], ID_COLUMNS, PAPER_ID.get(paper_name), paper_name, synth),
+        *table(results["id"], ID_COLUMNS, TABLE5_SSM_IN_DOMAIN.get(paper_key), paper_name, synth),
         "",
+        *(
+            [
+                "The ground-truth presets rendered a second time score "
+                + ", ".join(f"{k} {v:.3f}" for k, v in results["id_render_floor"].items())
+                + " against their first render: the render noise floor of this synth.",
+                "",
+            ]
+            if results.get("id_render_floor")
+            else []
+        ),
         "Categorical accuracy is micro (the fraction of categorical parameters right); the "
         "reference's torchmetrics macro value (classes pooled across parameters, per batch of 32) "
         "is `cat_acc_macro` in results.json. MFCCD is reported x 0.25, as the reference logs it.",
         "",
         "## Out-of-domain targets (the paper's Table 6 layout)",
         "",
-        *table(results["ood"], OOD_COLUMNS, PAPER_OOD.get(paper_name), paper_name, synth),
+        *table(
+            results["ood"], OOD_COLUMNS, TABLE6_SSM_OUT_OF_DOMAIN.get(paper_key), paper_name, synth
+        ),
         "",
         f"Out-of-domain set: {results['ood_set']}. The paper's Table 6 is NSynth valid "
         "(12,678 notes); the predicted presets are rendered at MIDI note 60 in both.",
@@ -134,7 +125,8 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
     if results.get("notes"):
         lines += ["## Notes", "", *[f"- {n}" for n in results["notes"]], ""]
     for domain, columns in (("id", ID_COLUMNS), ("ood", OOD_COLUMNS)):
-        paper = (PAPER_ID if domain == "id" else PAPER_OOD).get(paper_name, {})
+        tables = TABLE5_SSM_IN_DOMAIN if domain == "id" else TABLE6_SSM_OUT_OF_DOMAIN
+        paper = tables.get(paper_key, {})
         for k, column in enumerate(columns):
             ours = {m: v[column] for m, v in results[domain].items() if v.get(column) is not None}
             if not ours:
