@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "train": Command("jaxproxy.main", "train a proxy from a config (resumes in its workdir)"),
     "export": Command("jaxproxy.export", "export a trained proxy (weights + jax.export function)"),
     "evaluate": Command("jaxproxy.evaluate", "the paper's test protocol for an exported proxy"),
+    "convert": Command("jaxproxy.convert", "the reference's checkpoints and datasets -> ours"),
 }
 DATA_COMMANDS: dict[str, Command] = {
     "generate": Command("data_gen.generate", "generate a (preset, embedding) dataset, resumably"),

@@ -35,7 +35,8 @@ def test_unknown_subcommand_is_one_line():
     done = _run("main", "trian")
     assert done.returncode == 2
     assert (
-        done.stderr.strip() == "jaxproxy: unknown command 'trian'; one of: train, export, evaluate"
+        done.stderr.strip()
+        == "jaxproxy: unknown command 'trian'; one of: train, export, evaluate, convert"
     )
 
 

@@ -46,13 +46,23 @@ def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
     return pe_TxD.astype(np.float32)
 
 
+class Buffer(nnx.BatchStat):
+    """Fixed state saved with the weights, as a PyTorch buffer is: no gradient, nothing updates it.
+
+    It travels with the BatchNorm statistics (the non-trainable collection) through training,
+    checkpoints and exports, so a table converted from a reference checkpoint is used as stored.
+    """
+
+
 class PresetTokenizer(nnx.Module):
     """The paper's preset tokenizer (PT): one d_token token per used parameter, in used order.
 
     Numerical/binary parameter j: x_j * v_j with a learned v_j (no bias). Categorical parameter k:
     row offset_k + x_k of one shared table. Optionally a learned CLS token is prepended and fixed
     sinusoidal positions are added to every token (the CLS at position 0). All learned tensors
-    start as trunc_normal(0.02).
+    start as trunc_normal(0.02). The position table is a `Buffer` (float32 [tokens, d_token]):
+    computed here in float64 and rounded, or loaded as stored from a reference checkpoint, whose
+    float32 table (torch's own sin/cos) differs in the last bits.
     """
 
     def __init__(
@@ -78,6 +88,11 @@ class PresetTokenizer(nnx.Module):
         self.cat_table = nnx.Param(normal(rngs.params(), (layout.sum_card, d_token), param_dtype))
         self.cls_token = (
             nnx.Param(normal(rngs.params(), (1, d_token), param_dtype)) if has_cls else None
+        )
+        self.positions = (
+            Buffer(jnp.asarray(sinusoidal_positions(self.num_tokens, d_token)))
+            if positional
+            else None
         )
 
     @property
@@ -105,7 +120,6 @@ class PresetTokenizer(nnx.Module):
                 self.cls_token.value.astype(dtype), (batch, 1, self.d_token)
             )
             tokens_BxPxD = jnp.concatenate([cls_Bx1xD, tokens_BxPxD], axis=1)
-        if self.positional:
-            pe_TxD = sinusoidal_positions(tokens_BxPxD.shape[1], self.d_token)
-            tokens_BxPxD = tokens_BxPxD + pe_TxD.astype(dtype)
+        if self.positions is not None:
+            tokens_BxPxD = tokens_BxPxD + self.positions[...].astype(dtype)
         return tokens_BxPxD

@@ -1,0 +1,1 @@
+"""The reference's checkpoints and datasets -> ours (`python -m jaxproxy.convert`)."""
