@@ -24,6 +24,53 @@ def test_perfect_embeddings_score_one_and_shuffled_ones_do_not():
     assert shuffled["mrr"]["std"] > 0  # different subsets give different figures
 
 
+def _numpy_run(presets, audio):
+    """One run of the protocol, brute force in float64 numpy (argsort-free pessimistic ranks)."""
+
+    def ranks(dist):
+        return (dist <= np.diag(dist)[:, None]).sum(1) - 1
+
+    def cosine(q, k):
+        return (
+            1
+            - (q / np.linalg.norm(q, axis=1, keepdims=True))
+            @ (k / np.linalg.norm(k, axis=1, keepdims=True)).T
+        )
+
+    n = len(audio)
+    p2a = ranks(np.abs(presets[:, None] - audio[None]).sum(-1))
+    out = {"l1": np.abs(presets - audio).mean(), "mrr": np.mean(1 / (p2a + 1))}
+    out.update({f"top{k}_mrr": np.mean(np.where(p2a < k, 1 / (p2a + 1), 0)) for k in range(1, 6)})
+    for direction, r in (
+        ("a2p", ranks(cosine(audio, presets))),
+        ("p2a", ranks(cosine(presets, audio))),
+    ):
+        out.update({f"{direction}_recall@{k}": np.mean(r < k) for k in (1, 5, 10)})
+        out[f"{direction}_mnr"] = np.mean((r + 1) / n)
+        out[f"{direction}_mdnr"] = np.median((r + 1) / n)
+    return out
+
+
+def test_protocol_matches_a_per_run_numpy_reference():
+    rng = np.random.default_rng(3)
+    audio = rng.normal(size=(500, 40)).astype(np.float32)
+    presets = audio + rng.normal(scale=1.5, size=audio.shape).astype(np.float32)
+    runs, size = 3, 300  # 300 = one full and one padded chunk of queries
+    got = evaluate.test_protocol(presets, audio, runs=runs, subset_size=size)
+    per_run = []
+    for run in range(runs):
+        subset = np.random.default_rng(42 + run).permutation(len(audio))[:size]
+        per_run.append(
+            _numpy_run(presets[subset].astype(np.float64), audio[subset].astype(np.float64))
+        )
+    for name in per_run[0]:
+        values = [r[name] for r in per_run]
+        assert got[name]["mean"] == pytest.approx(np.mean(values), rel=1e-5, abs=1e-7), name
+        assert got[name]["std"] == pytest.approx(np.std(values), rel=1e-4, abs=1e-7), name
+    assert got["a2p_recall@1"]["mean"] != got["p2a_recall@1"]["mean"]  # directions not mixed up
+    assert 0.05 < got["mrr"]["mean"] < 0.95
+
+
 def test_small_sets_use_every_example_in_every_run():
     rng = np.random.default_rng(1)
     audio = rng.normal(size=(50, EMB)).astype(np.float32)

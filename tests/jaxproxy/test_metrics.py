@@ -19,14 +19,25 @@ def _np_ranks(queries, keys, metric):
     return np.array([np.where(order[i] == i)[0][0] for i in range(len(queries))])
 
 
+@pytest.mark.parametrize("dim", [8, 40])  # fewer and more than one accumulation step, padded
 @pytest.mark.parametrize("metric", ["l1", "l2", "cosine"])
-def test_match_ranks_matches_argsort(metric):
+def test_match_ranks_matches_argsort(metric, dim):
     rng = np.random.default_rng(0)
-    audio = rng.normal(size=(100, 8)).astype(np.float32)
-    presets = audio + rng.normal(scale=1.0, size=audio.shape).astype(np.float32)
+    audio = rng.normal(size=(100, dim)).astype(np.float32)
+    presets = audio + rng.normal(scale=np.sqrt(dim / 8), size=audio.shape).astype(np.float32)
     ranks = np.asarray(metrics.match_ranks(presets, audio, metric=metric, chunk=32))
     np.testing.assert_array_equal(ranks, _np_ranks(presets, audio, metric))
     assert 0 < ranks.mean() < 99  # neither trivial nor random-worst
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_chunk_distances_match_brute_force(metric):
+    rng = np.random.default_rng(3)
+    queries, keys = rng.normal(size=(2, 7, 35)).astype(np.float32)  # 35 dims: 3 steps, padded
+    diff = queries[:, None] - keys[None]
+    expected = np.abs(diff).sum(-1) if metric == "l1" else np.sqrt(np.square(diff).sum(-1))
+    got = metrics._chunk_distances(queries, metrics._prepare_keys(keys, metric), metric)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_validation_mrr_layout_and_formula():
