@@ -49,6 +49,20 @@ def test_gpu_mixed_precision_close_to_float32(dtype):
     fast = get_audio_model("mn04_mel", weights="random", device="cuda", dtype=dtype).embed(audio)
     assert fast.dtype == np.float32
     np.testing.assert_allclose(fast, reference, rtol=0.05, atol=0.02 * np.abs(reference).max())
+    cuda = get_audio_model("mn04_mel", weights="random", device="cuda", dtype=dtype)
+    assert cuda.version.endswith(f":autocast-{dtype}")  # datasets record how they were embedded
+
+
+def test_generate_float16_needs_cuda_and_says_so(tmp_path, capsys):
+    from data_gen.generate import main
+
+    argv = ["--synth", "minisub", "--audio-model", "mn04", "--weights", "random", "--split",
+            "t", "--size", "4", "--seed", "0", "--dtype", "float16", "--device", "cpu",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert "dtype 'float16' needs a CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_runs_offline_only_with_cached_official_weights(tmp_path, monkeypatch) -> None:
