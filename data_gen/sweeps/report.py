@@ -45,8 +45,12 @@ def markdown(
         "",
         "## Mean over attributes (L1 / L2 / cosine)",
         "",
-        "| model | " + " | ".join(f"{s.synth} {m}" for s in studies for m in modes) + " |",
-        "|---|" + "---|" * (len(studies) * len(modes)),
+        "| model | "
+        + " | ".join(f"{s.synth} {m}" for s in studies for m in modes)
+        + " | "
+        + " | ".join(f"mean of synths, {m}" for m in modes)
+        + " |",
+        "|---|" + "---|" * ((len(studies) + 1) * len(modes)),
     ]
     for model in models:
         cells = []
@@ -54,6 +58,11 @@ def markdown(
             for m in modes:
                 per_d = summary[s.synth][model][m]
                 cells.append(" / ".join(f"{per_d[d]['mean']:.3f}" for d in DISTANCES))
+        for m in modes:
+            means = [
+                np.mean([summary[s.synth][model][m][d]["mean"] for s in studies]) for d in DISTANCES
+            ]
+            cells.append("**" + " / ".join(f"{v:.3f}" for v in means) + "**")
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     for s in studies:
         for m in modes:
