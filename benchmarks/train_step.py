@@ -25,8 +25,9 @@ import time
 
 import numpy as np
 
+from benchmarks import step_setup
+
 ENCODERS = ("mlp_oh", "hn_oh", "hn_pt", "hn_ptgru", "tfm")
-OUT_DIM = 192
 _RESULT = "RESULT "
 
 
@@ -50,31 +51,6 @@ def _parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def _layout(synth: str):
-    from data_gen.synths.registry import get_spec
-    from jaxproxy.models.layout import PresetLayout
-
-    return PresetLayout.from_spec_json(get_spec(synth).to_json())
-
-
-def _inputs(layout, batch: int, count: int):
-    """`count` distinct (presets float32[B, P], targets float32[B, D]) pairs, seeded."""
-    rng = np.random.default_rng(0)
-    out = []
-    for _ in range(count):
-        presets = rng.random((batch, layout.n_used), dtype=np.float32)
-        for col, card in zip(layout.cat_idx, layout.cat_cards, strict=True):
-            presets[:, col] = rng.integers(0, card, batch)
-        out.append((presets, rng.standard_normal((batch, OUT_DIM), dtype=np.float32)))
-    return out
-
-
-def _hparams(encoder: str):
-    from jaxproxy.configs import proxy as proxy_config
-
-    return proxy_config.get_config(f"synth=dexed,encoder={encoder}")
 
 
 def _time_calls(run_call, calls: int, warmup: int) -> tuple[float, float]:
@@ -101,8 +77,8 @@ def torch_worker(
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    layout, config = _layout(synth), _hparams(encoder)
-    model = build_torch_encoder(encoder, layout, OUT_DIM).train()
+    layout, config = step_setup.layout_for(synth), step_setup.config_for(encoder, synth)
+    model = build_torch_encoder(encoder, layout, step_setup.OUT_DIM).train()
     opt = torch.optim.AdamW(
         model.parameters(),
         lr=config.lr,
@@ -110,7 +86,10 @@ def torch_worker(
         eps=config.eps,
         weight_decay=0.0,
     )
-    data = [(torch.from_numpy(p), torch.from_numpy(t)) for p, t in _inputs(layout, batch, 2)]
+    data = [
+        (torch.from_numpy(p), torch.from_numpy(t))
+        for p, t in step_setup.random_batches(layout, batch, 2)
+    ]
     counter = [0]
 
     def run_call():
@@ -127,30 +106,9 @@ def torch_worker(
 
 
 def jax_worker(encoder: str, batch: int, steps: int, warmup: int, synth: str, k: int) -> dict:
-    import jax
-    from flax import nnx
-
-    from jaxproxy import models, sharding
-    from jaxproxy.trainers import proxy_step
-
-    layout, config = _layout(synth), _hparams(encoder)
-    model = models.build_encoder(encoder, layout, OUT_DIM, rngs=nnx.Rngs(0))
-    model_def, params, batch_stats = proxy_step.split_model(model)
-    tx = proxy_step.make_optimizer(config, proxy_step.make_schedule(config, 20_000))
-    mesh = sharding.make_mesh()
-    state = jax.device_put(
-        proxy_step.init_state(params, batch_stats, tx), sharding.replicated(mesh)
-    )
-    step = proxy_step.jit_train_step(proxy_step.make_train_step(model_def, tx), mesh, state, k)
-    place = sharding.batch_sharding(mesh)
-    pairs = _inputs(layout, batch, 2 * k)
-    calls = [
-        tuple(
-            {"params": jax.device_put(p, place), "embedding": jax.device_put(t, place)}
-            for p, t in pairs[i * k : (i + 1) * k]
-        )
-        for i in range(2)
-    ]
+    setup = step_setup.build_step(encoder, synth=synth, steps_per_call=k)
+    step, state = setup.step, setup.state
+    calls = step_setup.placed_calls(setup, batch, 2)
     holder = {"state": state, "n": 0}
 
     def run_call():
