@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from data_gen.presets.formats import import_files, vectors_to_presets
 from data_gen.presets.preset_set import ImportedPreset
 from data_gen.presets.processing import process_presets
+from data_gen.render import RenderPool
 from data_gen.sweeps.definitions import Sweep, SynthSweeps
 from data_gen.synths.spec import SynthSpec
 
@@ -53,7 +54,7 @@ def hand_crafted_presets(spec: SynthSpec, sweeps: SynthSweeps) -> list[ImportedP
     return process_presets(spec, presets, lenient=True).to_imported()
 
 
-def random_presets(pool, count: int, seed: int) -> list[ImportedPreset]:
+def random_presets(pool: RenderPool, count: int, seed: int) -> list[ImportedPreset]:
     """`count` random presets of `pool.spec` that pass the pool's RMS filter."""
     results = list(pool.render_examples(range(count), seed, return_audio=False))
     kept = [r for r in results if not r.failed]
@@ -117,7 +118,7 @@ def screen(
     first_S: np.ndarray | None,
     last_S: np.ndarray | None,
     preset: ImportedPreset,
-    rms_ok,
+    rms_ok: Callable[[float], bool],
     min_gap_db: float,
 ) -> Screen:
     """A candidate is kept when both ends of its sweep render, pass the RMS filter (`rms_ok`)

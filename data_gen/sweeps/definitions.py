@@ -97,9 +97,13 @@ class SynthSweeps:
         return set().union(*(s.names() for s in self.sweeps.values()))
 
 
-def _all_ops(field: str, value: float | None = None) -> dict[str, float] | tuple[str, ...]:
-    names = tuple(f"op{n}_{field}" for n in range(1, 7))
-    return names if value is None else dict.fromkeys(names, value)
+def _all_ops(field: str) -> tuple[str, ...]:
+    """The same DX7 field of all six operators."""
+    return tuple(f"op{n}_{field}" for n in range(1, 7))
+
+
+def _all_ops_at(field: str, value: float) -> dict[str, float]:
+    return dict.fromkeys(_all_ops(field), value)
 
 
 # ---- minisub: random presets; one LFO routed to pitch, cutoff and amplitude ------------------
@@ -287,7 +291,7 @@ AMSYNTH = SynthSweeps(
 
 # ---- dx7: hexter's ROM voices; no filter, no effects ------------------------------------------
 _DX_LFO = {"lfo_delay": 0.0}
-_DX_AMP_LFO = {**_DX_LFO, "lfo_pm_depth": 0.0, **_all_ops("a_mod_sens", 1.0)}
+_DX_AMP_LFO = {**_DX_LFO, "lfo_pm_depth": 0.0, **_all_ops_at("a_mod_sens", 1.0)}
 _DX_PITCH_LFO = {**_DX_LFO, "lfo_am_depth": 0.0, "p_mode_sens": 5 / 7}
 
 DX7 = SynthSweeps(
@@ -300,7 +304,7 @@ DX7 = SynthSweeps(
         "amp_decay": Sweep(
             _all_ops("eg_rate_2"),
             (0.75, 0.25),
-            {**_all_ops("eg_level_2", 0.0), **_all_ops("eg_level_3", 0.0)},
+            {**_all_ops_at("eg_level_2", 0.0), **_all_ops_at("eg_level_3", 0.0)},
             note="rate 2 of every operator, 74 .. 25, levels 2 and 3 at 0",
         ),
         "lfo_amount_on_amp": Sweep(

@@ -9,12 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from data_gen.audio import AudioModel
+from data_gen.presets.preset_set import ImportedPreset
 from data_gen.render import RenderPool, RenderSettings
 from data_gen.sweeps import build
-from data_gen.sweeps.definitions import ATTRIBUTES, get_sweeps
+from data_gen.sweeps.definitions import ATTRIBUTES, SynthSweeps, get_sweeps
 from data_gen.sweeps.scoring import DISTANCES, attribute_correlations, truncate
 from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM
 from data_gen.synths.registry import get_spec
+from data_gen.synths.spec import SynthSpec
 
 
 def ranking_settings() -> RenderSettings:
@@ -72,7 +74,9 @@ def _render(pool: RenderPool, presets_NxP: np.ndarray, warmup: bool) -> list[np.
     return [None if r.failed else r.audio for r in results]
 
 
-def _candidates(synth: str, spec, size: StudySize, seed: int, workers: int, settings) -> list:
+def _candidates(
+    synth: str, spec: SynthSpec, size: StudySize, seed: int, workers: int, settings: RenderSettings
+) -> list[ImportedPreset]:
     sweeps = get_sweeps(synth)
     if not sweeps.preset_files:
         with RenderPool(spec, settings, workers) as pool:
@@ -143,7 +147,17 @@ def run_synth(
     return study
 
 
-def _screen(pool, base, spec, sweeps, attributes, candidates, size, seed, study) -> dict[str, list]:
+def _screen(
+    pool: RenderPool,
+    base: SynthSpec,
+    spec: SynthSpec,
+    sweeps: SynthSweeps,
+    attributes: list[str],
+    candidates: list[ImportedPreset],
+    size: StudySize,
+    seed: int,
+    study: SynthStudy,
+) -> dict[str, list[ImportedPreset]]:
     """Pick each attribute's starting presets: candidates in a seeded order, kept when the two
     ends of their sweep pass the RMS filter and differ (`build.screen`)."""
     order = {
@@ -188,7 +202,17 @@ def _screen(pool, base, spec, sweeps, attributes, candidates, size, seed, study)
     return chosen
 
 
-def _score(study, attribute, audio_NxS, models, truncations, num_presets, sample_rate) -> None:
+def _score(
+    study: SynthStudy,
+    attribute: str,
+    audio_NxS: np.ndarray,
+    models: Mapping[str, AudioModel],
+    truncations: Sequence[float | None],
+    num_presets: int,
+    sample_rate: int,
+) -> None:
+    """Embed one attribute's sounds ([presets x values, S]) with every model and length; store
+    the (up, down) correlations of every distance."""
     for name, model in models.items():
         for cut in truncations:
             clips = audio_NxS if cut is None else truncate(audio_NxS, sample_rate, cut)
