@@ -2,12 +2,13 @@
 
 python -m experiments.audio_model_ranking --out docs/results/audio_model_ranking --truncate-s 1
 
-Per synth (`data_gen/sweeps/definitions.py`), each sound attribute is swept over 20 values from 10
-starting presets, rendered as the reference does (44.1 kHz, 4 s, note 60, velocity 100, held 2 s),
-embedded by every audio model that runs offline, and scored by the Spearman correlation of
-embedding distances with the sweep order (`data_gen/sweeps/scoring.py`). Sounds are embedded whole;
-each `--truncate-s` value also scores them cut to that length with a 0.1 s fade, as the reference
-code does (1 s). The output folder gets `table.md`, `results.json`, `ranking.png` and
+Per synth (`data_gen/sweeps/definitions.py`), each sound attribute is swept over 20 values from 5
+starting presets (the paper's 10: `--presets 10`; 5 fit 30-40 min on a busy 2-core machine),
+rendered as the reference does (44.1 kHz, 4 s, note 60, velocity 100, held 2 s), embedded by every
+audio model that runs offline, and scored by the Spearman correlation of embedding distances with
+the sweep order (`data_gen/sweeps/scoring.py`). Sounds are embedded whole; each `--truncate-s`
+value also scores them cut to that length with a 0.1 s fade, as the reference code does (1 s).
+The output folder gets `table.md`, `results.json`, `ranking.png` and
 `strips/<synth>_<attribute>.png` (the spectrograms of one sweep per attribute); no audio.
 """
 
