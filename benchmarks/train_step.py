@@ -153,7 +153,6 @@ def _pipeline_rates(batch: int) -> dict[str, float]:
         "--num_examples=40000",
         f"--batch={batch}",
         "--max_batches=60",
-        "--tfrecord_batches=20",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, XLA_FLAGS=""))
     rates = {}

@@ -53,8 +53,9 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--formats",
         type=_csv,
-        default=["tfrecord"],
-        help=f"comma-separated subset of {','.join(schema.FORMATS)}",
+        default=["array_record", "tfrecord"],
+        help=f"comma-separated subset of {','.join(schema.FORMATS)}; training and TFDS data "
+        "sources read array_record, tf.data reads tfrecord (default: both)",
     )
     p.add_argument("--shard-size", type=int, default=4096, help="indices per shard")
     p.add_argument(

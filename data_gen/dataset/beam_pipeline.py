@@ -128,7 +128,8 @@ def finalize(meta: dict[str, Any], out_dir: str, summaries: Sequence[dict[str, A
         "num_rejected": sum(s["rejected"] for s in summaries),
         "complete": True,
     }
-    schema.write_metadata(out_dir, final)
+    schema.check_metadata(final, out_dir)
+    schema.write_dataset_info(out_dir, final)
 
 
 def run_pipeline(

@@ -56,7 +56,7 @@ def merge(
         for s in metas[i]["shards"]:
             if s["index_start"] != lo:
                 continue
-            name = schema.shard_name(first["split"], s["format"], k, len(ranges))
+            name = schema.shard_name(first, s["format"], k, len(ranges))
             _place(Path(parts[i]) / s["file"], out / name, copy)
             shards.append({**s, "file": name})
     merged = {
@@ -69,7 +69,8 @@ def merge(
         "num_rejected": sum(m.get("num_rejected", 0) for m in metas),
         "complete": True,
     }
-    schema.write_metadata(out, merged)
+    schema.check_metadata(merged, str(out))
+    schema.write_dataset_info(out, merged)
     return merged
 
 

@@ -1,4 +1,4 @@
-"""Reading a generated folder back on the data_gen side (inspection, tests, merge checks)."""
+"""Reading a generated folder back on the data_gen side (inspection, tests, upgrades)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from data_gen.dataset import schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
 
 
 def read_examples(
@@ -21,14 +22,17 @@ def read_examples(
     """(metadata, structured rows in index order) from one format's shards (whole shards until
     at least `limit` rows, when given).
 
-    Checks each shard's record count against the metadata and that indices stay in the shard's
-    range; raises naming the shard otherwise.
+    Each shard's record count is checked against the metadata before its records are decoded,
+    then its indices against the shard's range and its categorical values against the spec;
+    errors name the shard.
     """
     meta = schema.read_metadata(out_dir, require_complete=require_complete)
     features = schema.features_from_json(meta["features"])
+    codec = ExampleCodec(features)
+    cat_cols, cards = schema.categorical_columns(meta["synth"])
     fmt = fmt or meta["formats"][0]
-    if fmt not in meta.get("formats", schema.FORMATS):
-        raise ValueError(f"{out_dir}: no {fmt} shards; formats: {meta.get('formats')}")
+    if fmt not in meta["formats"]:
+        raise schema.DatasetError(f"{out_dir}: no {fmt} shards; formats: {meta['formats']}")
     parts = []
     for shard in sorted(meta["shards"], key=lambda s: s["index_start"]):
         if shard["format"] != fmt:
@@ -36,19 +40,19 @@ def read_examples(
         if limit is not None and sum(len(p) for p in parts) >= limit:
             break
         path = Path(out_dir) / shard["file"]
-        payloads = shard_io.read_shard(path, fmt)
-        rows = (
-            schema.decode_examples(features, payloads)
-            if fmt == "tfrecord"
-            else schema.decode_raw(features, payloads)
-        )
-        if len(rows) != shard["num_examples"]:
-            raise ValueError(f"{path}: {len(rows)} records, metadata says {shard['num_examples']}")
-        idx = rows["index"]
-        if len(idx) and (idx.min() < shard["index_start"] or idx.max() >= shard["index_end"]):
-            raise ValueError(
-                f"{path}: indices outside [{shard['index_start']}, {shard['index_end']})"
+        payloads = shard_io.read_shard(path, fmt, expected=shard["num_examples"])
+        arrays = codec.decode(payloads, where=str(path))
+        idx = arrays["index"]
+        if len(idx) and (
+            np.any(np.diff(idx) <= 0)
+            or idx[0] < shard["index_start"]
+            or idx[-1] >= shard["index_end"]
+        ):
+            raise schema.DatasetError(
+                f"{path}: indices not increasing within [{shard['index_start']}, "
+                f"{shard['index_end']})"
             )
-        parts.append(rows)
+        schema.check_categoricals(arrays["params"], cat_cols, cards, str(path))
+        parts.append(schema.to_rows(features, arrays))
     rows = np.concatenate(parts) if parts else np.zeros(0, schema.record_dtype(features))
     return meta, rows

@@ -1,25 +1,39 @@
-"""The dataset record schema and metadata: the one place on the data_gen side that knows them."""
+"""The dataset contract, defined once: features, metadata, TFDS folder layout and every check.
+
+numpy-only (TFDS, itself TensorFlow-free here, is imported lazily), so both halves import it:
+`data_gen` writes with it, `jaxproxy.data` reads with it. A complete folder is a TFDS dataset:
+`dataset_info.json` + `features.json` (a `FeaturesDict`) + `metadata.json` (TFDS's metadata
+dict: the synth spec, render settings, audio model, renderer, seed, shards) + shards named
+`{dataset}-{split}.{format}-{k:05d}-of-{n:05d}` holding `tf.Example`s (`data_gen.dataset.codec`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
-METADATA_FILE = "metadata.json"
+FORMAT_VERSION = 2
+METADATA_FILE = "metadata.json"  # TFDS's MetadataDict file; also the resumable progress record
+DATASET_INFO_FILE = "dataset_info.json"
 FORMATS = ("tfrecord", "array_record")
 _DTYPES = {"float32": "<f4", "int64": "<i8"}
+UPGRADE_COMMAND = "python -m data_gen.dataset.upgrade {folder}"
+
+
+class DatasetError(ValueError):
+    """A dataset folder breaks the contract; the message names the file and the field."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Feature:
-    """One per-example feature: name, little-endian dtype name and shape (without the batch)."""
+    """One per-example feature: name, dtype name and shape (without the batch)."""
 
     name: str
     dtype: str
@@ -33,6 +47,10 @@ class Feature:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(self.dtype)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
@@ -58,7 +76,7 @@ def features_from_json(items: Sequence[Mapping[str, Any]]) -> list[Feature]:
 
 
 def record_dtype(features: Sequence[Feature]) -> np.dtype:
-    """A packed structured dtype: one row is exactly one ArrayRecord payload."""
+    """A packed structured dtype: one row per example (data_gen's in-memory batches)."""
     return np.dtype([(f.name, _DTYPES[f.dtype], f.shape) for f in features])
 
 
@@ -80,76 +98,65 @@ def to_rows(features: Sequence[Feature], batch: Mapping[str, np.ndarray]) -> np.
     return rows
 
 
-def encode_raw(rows: np.ndarray) -> list[bytes]:
-    """Structured rows -> ArrayRecord payloads (raw little-endian concatenation of the fields)."""
-    buf = rows.tobytes()
-    size = rows.dtype.itemsize
-    return [buf[i * size : (i + 1) * size] for i in range(len(rows))]
+def tfds_features(features: Sequence[Feature]):
+    """The contract as a TFDS `FeaturesDict` (what `features.json` holds)."""
+    import tensorflow_datasets as tfds
+
+    return tfds.features.FeaturesDict(
+        {f.name: tfds.features.Tensor(shape=f.shape, dtype=f.np_dtype) for f in features}
+    )
 
 
-def decode_raw(features: Sequence[Feature], payloads: Sequence[bytes]) -> np.ndarray:
-    return np.frombuffer(b"".join(payloads), dtype=record_dtype(features))
+# ---- the synth spec inside the metadata -------------------------------------------------------
+def spec_fingerprint(spec_json: Mapping[str, Any], where: str) -> str:
+    """The fingerprint of a spec's JSON form, recomputed by `SynthSpec` (numpy-only)."""
+    from data_gen.synths.spec import SynthSpec
+
+    try:
+        return SynthSpec.from_json(spec_json).fingerprint()
+    except (KeyError, TypeError, ValueError) as e:
+        raise DatasetError(f"{where}: field 'synth' is not a valid synth spec ({e})") from e
 
 
-# ---- tf.Example, encoded by hand (deterministic field order, no TensorFlow) ---------------------
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 -> two's complement, 10 bytes, as protobuf does
-    out = bytearray()
-    while True:
-        bits = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(bits | 0x80)
-        else:
-            out.append(bits)
-            return bytes(out)
+def categorical_columns(spec_json: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(columns of `params`, cardinalities) of the spec's used categorical parameters."""
+    used = [p for p in spec_json.get("params", []) if p.get("used", True)]
+    cols = [i for i, p in enumerate(used) if p.get("kind") == "cat"]
+    return np.array(cols, np.int64), np.array([int(used[i]["cardinality"]) for i in cols])
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field (wire type 2)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _feature_bytes(feature: Feature, value: np.ndarray) -> bytes:
-    if feature.dtype == "float32":  # Feature.float_list (2) -> FloatList.value (1), packed
-        body = _field(1, np.ascontiguousarray(value, "<f4").tobytes())
-        return _field(2, body)
-    packed = b"".join(_varint(int(v)) for v in np.ravel(value))  # Feature.int64_list (3)
-    return _field(3, _field(1, packed))
-
-
-def encode_examples(features: Sequence[Feature], rows: np.ndarray) -> list[bytes]:
-    """Structured rows -> serialized `tf.Example`s, features flattened, in metadata order."""
-    keys = [_field(1, f.name.encode()) for f in features]
-    out = []
-    for row in rows:
-        entries = b"".join(
-            _field(1, key + _field(2, _feature_bytes(f, row[f.name])))
-            for key, f in zip(keys, features, strict=True)
+def check_categoricals(params_NxP: np.ndarray, cols: np.ndarray, cards: np.ndarray, where: str):
+    """Raise DatasetError unless every categorical entry is an integer index below its card."""
+    if not len(cols) or not len(params_NxP):
+        return
+    values = params_NxP[:, cols]
+    bad = (values < 0) | (values >= cards) | (values != np.floor(values))
+    if bad.any():
+        row, j = np.argwhere(bad)[0]
+        raise DatasetError(
+            f"{where}: {int(bad.sum())} categorical value(s) are not valid indices, first: row "
+            f"{int(row)}, params[{int(cols[j])}] = {values[row, j]!r} (cardinality {cards[j]}); "
+            "the data do not match the synth spec in the metadata"
         )
-        out.append(_field(1, entries))
-    return out
 
 
-def decode_examples(features: Sequence[Feature], payloads: Sequence[bytes]) -> np.ndarray:
-    """Serialized `tf.Example`s -> structured rows (uses the proto TFDS ships; no TensorFlow)."""
-    from tensorflow_datasets.proto import tf_example_pb2
+# ---- naming -----------------------------------------------------------------------------------
+def dataset_name(meta: Mapping[str, Any]) -> str:
+    """The TFDS dataset name in shard file names: `<synth>_<audio model>`, snake_case."""
+    raw = f"{meta['synth']['name']}_{meta['audio_model']['name']}".lower()
+    name = re.sub(r"[^a-z0-9_]+", "_", raw).strip("_")
+    return name if name[:1].isalpha() else f"ds_{name}"
 
-    rows = np.zeros(len(payloads), dtype=record_dtype(features))
-    for i, payload in enumerate(payloads):
-        example = tf_example_pb2.Example.FromString(payload)
-        for f in features:
-            feat = example.features.feature[f.name]
-            values = feat.float_list.value if f.dtype == "float32" else feat.int64_list.value
-            rows[i][f.name] = np.asarray(values).reshape(f.shape)
-    return rows
+
+def shard_name(meta: Mapping[str, Any], fmt: str, k: int, n: int) -> str:
+    return f"{dataset_name(meta)}-{meta['split']}.{fmt}-{k:05d}-of-{n:05d}"
+
+
+def num_shards(meta: Mapping[str, Any]) -> int:
+    return -(-(meta["index_end"] - meta["index_start"]) // meta["shard_size"])
 
 
 # ---- metadata ---------------------------------------------------------------------------------
-def shard_name(split: str, fmt: str, k: int, n: int) -> str:
-    return f"{split}.{fmt}-{k:05d}-of-{n:05d}"
-
-
 def build_metadata(
     *,
     synth: Mapping[str, Any],
@@ -174,7 +181,7 @@ def build_metadata(
     `num_rejected` (RMS rejections) let a rerun resume and a merge check coverage.
     """
     bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
+    if bad or not formats or len(set(formats)) != len(formats):
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
     if not 0 <= index_start < index_end <= dataset_size:
         raise ValueError(
@@ -202,7 +209,8 @@ def build_metadata(
         "index_start": int(index_start),
         "index_end": int(index_end),
         "dataset_size": int(dataset_size),
-        "formats": list(formats),
+        # The primary (first) format is what TFDS reads: ArrayRecord when present.
+        "formats": sorted(formats, key=lambda f: f != "array_record"),
         "shard_size": int(shard_size),
         "num_rejected": 0,
     }
@@ -237,43 +245,182 @@ def _short(value: Any) -> str:
 
 
 def write_metadata(out_dir: str | os.PathLike, meta: Mapping[str, Any]) -> None:
-    """Write metadata.json atomically (temp file, fsync, rename)."""
+    """Write metadata.json atomically (temp file, fsync, rename): the progress record."""
     path = Path(out_dir) / METADATA_FILE
+    _write_atomic(path, json.dumps(meta, indent=1) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
-        json.dump(meta, f, indent=1)
-        f.write("\n")
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
+def write_dataset_info(out_dir: str | os.PathLike, meta: Mapping[str, Any]) -> None:
+    """Write the TFDS files of a complete folder with TFDS's own `DatasetInfo`.
+
+    TFDS writes into a scratch folder; its files are then renamed into place, `dataset_info.json`
+    last, so a kill leaves either the old state (rerun finishes it) or a complete folder.
+    """
+    import tempfile
+
+    from tensorflow_datasets.core import dataset_info, naming, splits
+    from tensorflow_datasets.core import utils as tfds_utils
+
+    out = Path(out_dir)
+    fmts = meta["formats"]
+    counts = [s["num_examples"] for s in _shards_of(meta, fmts[0])]
+    num_bytes = sum((out / s["file"]).stat().st_size for s in _shards_of(meta, fmts[0]))
+    template = naming.ShardedFileTemplate(
+        data_dir=out, dataset_name=dataset_name(meta), split=meta["split"], filetype_suffix=fmts[0]
+    )
+    split_info = splits.SplitInfo(
+        name=meta["split"], shard_lengths=counts, num_bytes=num_bytes, filename_template=template
+    )
+    info = dataset_info.DatasetInfo(
+        builder=dataset_info.DatasetIdentity(
+            name=dataset_name(meta), version=tfds_utils.Version("1.0.0"), data_dir=str(out),
+            module_name="",
+        ),
+        description=f"{meta['synth']['name']} presets and {meta['audio_model']['name']} "
+        f"embeddings ({meta['created_by']})",
+        features=tfds_features(features_from_json(meta["features"])),
+        metadata=dataset_info.MetadataDict(meta),
+        alternative_file_formats=fmts[1:],
+    )  # fmt: skip
+    info.set_file_format(fmts[0])
+    info.set_splits(splits.SplitDict([split_info]))
+    with tempfile.TemporaryDirectory(dir=out, prefix=".tfds-") as scratch:
+        info.write_to_directory(scratch)
+        names = sorted(os.listdir(scratch), key=lambda n: n == DATASET_INFO_FILE)
+        for name in names:
+            os.replace(os.path.join(scratch, name), out / name)
+
+
+def _shards_of(meta: Mapping[str, Any], fmt: str) -> list[dict[str, Any]]:
+    return sorted((s for s in meta["shards"] if s["format"] == fmt), key=lambda s: s["index_start"])
+
+
 def read_metadata(out_dir: str | os.PathLike, *, require_complete: bool = True) -> dict[str, Any]:
-    """Read and check a folder's metadata.json; raise a message naming the file and the field."""
-    path = Path(out_dir) / METADATA_FILE
+    """Read and check a folder's metadata; raise DatasetError naming the file and the field.
+
+    A complete folder is checked in full: the synth spec's fingerprint is recomputed, the
+    features agree with the spec and the audio model, every format's shards tile the index range
+    once, shard counts add up to `num_examples` (with the failed indices, to the range) and agree
+    with `dataset_info.json`.
+    """
+    folder = Path(out_dir)
+    path = folder / METADATA_FILE
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such dataset folder")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no metadata.json; not a dataset folder")
     try:
         meta = json.loads(path.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
+        raise DatasetError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{path}: expected a JSON object")
+    if meta.get("format_version") == 1:
+        raise DatasetError(
+            f"{folder} is a dataset in the old layout (format_version 1, no TFDS files); "
+            f"upgrade it in place with: {UPGRADE_COMMAND.format(folder=folder)}"
+        )
     for key in ("format_version", "complete", "features", "shards", "num_examples", "split"):
         if key not in meta:
-            raise ValueError(f"{path}: field {key!r} is missing")
+            raise DatasetError(f"{path}: field {key!r} is missing")
     if meta["format_version"] != FORMAT_VERSION:
-        raise ValueError(
-            f"{path}: format_version {meta['format_version']!r}, expected {FORMAT_VERSION}"
+        raise DatasetError(
+            f"{path}: field 'format_version' is {meta['format_version']!r}, this code reads "
+            f"{FORMAT_VERSION}"
         )
-    if require_complete and meta["complete"] is not True:
-        raise ValueError(f"{path}: the dataset is incomplete (complete=false); finish or rerun it")
-    features_from_json(meta["features"])  # raises on a bad dtype
+    try:
+        features_from_json(meta["features"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise DatasetError(f"{path}: field 'features': {e}") from e
+    if require_complete:
+        if meta["complete"] is not True or not (folder / DATASET_INFO_FILE).is_file():
+            raise DatasetError(
+                f"{path}: the dataset is incomplete (generation did not finish); rerun the "
+                "generation command to complete it"
+            )
+        check_metadata(meta, str(path))
+        check_dataset_info(folder, meta)
     return meta
+
+
+def check_metadata(meta: Mapping[str, Any], where: str) -> None:
+    """The checks of a complete metadata dict that need no file reads (see `read_metadata`)."""
+    for key in ("synth", "synth_fingerprint", "audio_model", "formats", "index_start", "index_end"):
+        if key not in meta:
+            raise DatasetError(f"{where}: field {key!r} is missing")
+    fingerprint = spec_fingerprint(meta["synth"], where)
+    if fingerprint != meta["synth_fingerprint"]:
+        raise DatasetError(
+            f"{where}: field 'synth' does not match 'synth_fingerprint' (recomputed "
+            f"{fingerprint}, stored {meta['synth_fingerprint']}): the spec was edited after "
+            "generation; regenerate the dataset"
+        )
+    features = {f.name: f for f in features_from_json(meta["features"])}
+    num_used = sum(1 for p in meta["synth"].get("params", []) if p.get("used", True))
+    expected = {
+        "params": (num_used,),
+        "embedding": (meta["audio_model"].get("embedding_dim"),),
+        "rms": (),
+        "index": (),
+    }
+    for name, shape in expected.items():
+        if name not in features or features[name].shape != shape:
+            got = list(features[name].shape) if name in features else "missing"
+            raise DatasetError(
+                f"{where}: field 'features.{name}': expected shape {list(shape)} (from the synth "
+                f"spec and audio model), got {got}"
+            )
+    start, end = meta["index_start"], meta["index_end"]
+    failed = meta.get("failed_indices", [])
+    if len(set(failed)) != len(failed) or any(not start <= i < end for i in failed):
+        raise DatasetError(f"{where}: field 'failed_indices' repeats or leaves [{start}, {end})")
+    for fmt in meta["formats"]:
+        shards = _shards_of(meta, fmt)
+        pos = start
+        for s in shards:
+            lo, hi, n = s["index_start"], s["index_end"], s["num_examples"]
+            if lo != pos or not lo < hi or not 0 <= n <= hi - lo:
+                raise DatasetError(
+                    f"{where}: field 'shards': {fmt} shard {s['file']} covers [{lo}, {hi}) with "
+                    f"{n} examples; expected a range starting at index {pos} (every index "
+                    "exactly once)"
+                )
+            pos = hi
+        total = sum(s["num_examples"] for s in shards)
+        if pos != end or total != meta["num_examples"] or total + len(failed) != end - start:
+            raise DatasetError(
+                f"{where}: {fmt} shards cover [{start}, {pos}) with {total} examples, but the "
+                f"metadata says [{start}, {end}) with num_examples {meta['num_examples']} and "
+                f"{len(failed)} failed indices"
+            )
+
+
+def check_dataset_info(folder: Path, meta: Mapping[str, Any]) -> None:
+    """`dataset_info.json`'s shard lengths must be the metadata's."""
+    path = folder / DATASET_INFO_FILE
+    try:
+        info = json.loads(path.read_text())
+        (split,) = [s for s in info["splits"] if s["name"] == meta["split"]]
+        lengths = [int(n) for n in split["shardLengths"]]
+    except (ValueError, KeyError, TypeError) as e:
+        raise DatasetError(f"{path}: no readable split {meta['split']!r} ({e})") from e
+    wanted = [s["num_examples"] for s in _shards_of(meta, meta["formats"][0])]
+    if lengths != wanted:
+        raise DatasetError(
+            f"{path}: field 'splits.shardLengths' is {lengths[:8]}, {METADATA_FILE} says "
+            f"{wanted[:8]}"
+        )

@@ -1,4 +1,4 @@
-"""Shard files: TFRecord framing with masked CRC32C, ArrayRecord, atomic completion, reading."""
+"""Shard files: TFRecord framing (masked CRC32C), ArrayRecord, atomic completion, checked reads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import crc32c
+
+from data_gen.dataset.schema import DatasetError
 
 ARRAY_RECORD_OPTIONS = "group_size:1,uncompressed"
 TMP_SUFFIX = ".tmp"
@@ -39,32 +41,69 @@ def read_tfrecord(path: str | os.PathLike) -> Iterator[bytes]:
             if not header:
                 return
             if len(header) < 12:
-                raise ValueError(f"{path}: truncated record header at byte {offset}")
+                raise DatasetError(f"{path}: truncated record header at byte {offset}")
             (length,) = struct.unpack("<Q", header[:8])
             if struct.unpack("<I", header[8:])[0] != masked_crc32c(header[:8]):
-                raise ValueError(f"{path}: corrupt length CRC at byte {offset}")
+                raise DatasetError(f"{path}: corrupt length CRC at byte {offset}")
             body = f.read(length + 4)
             if len(body) < length + 4:
-                raise ValueError(f"{path}: truncated record at byte {offset}")
+                raise DatasetError(f"{path}: truncated record at byte {offset}")
             payload = body[:length]
             if struct.unpack("<I", body[length:])[0] != masked_crc32c(payload):
-                raise ValueError(f"{path}: corrupt data CRC at byte {offset}")
+                raise DatasetError(f"{path}: corrupt data CRC at byte {offset}")
             offset += 12 + length + 4
             yield payload
 
 
-def read_array_record(path: str | os.PathLike) -> list[bytes]:
+def count_array_records(path: str | os.PathLike) -> int:
+    """Records in an ArrayRecord file (from its index: no data read); raises naming the file."""
     from array_record.python.array_record_module import ArrayRecordReader
 
-    reader = ArrayRecordReader(str(path))
     try:
-        return list(reader.read_all())
-    finally:
-        reader.close()
+        reader = ArrayRecordReader(str(path))
+        try:
+            return int(reader.num_records())
+        finally:
+            reader.close()
+    except (RuntimeError, ValueError, OSError) as e:
+        raise DatasetError(f"{path}: unreadable ArrayRecord shard ({_first_line(e)})") from e
 
 
-def read_shard(path: str | os.PathLike, fmt: str) -> list[bytes]:
-    return list(read_tfrecord(path)) if fmt == "tfrecord" else read_array_record(path)
+def read_array_record(path: str | os.PathLike, expected: int | None = None) -> list[bytes]:
+    """All records of an ArrayRecord file; the count is checked first; errors name the file."""
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    check_count(path, count_array_records(path), expected)
+    try:
+        reader = ArrayRecordReader(str(path), "readahead_buffer_size:16777216")
+        try:
+            return list(reader.read_all())
+        finally:
+            reader.close()
+    except (RuntimeError, ValueError, OSError) as e:
+        raise DatasetError(f"{path}: damaged ArrayRecord shard ({_first_line(e)})") from e
+
+
+def read_shard(path: str | os.PathLike, fmt: str, expected: int | None = None) -> list[bytes]:
+    """A whole shard's payloads; with `expected`, its record count is checked before use."""
+    if fmt == "array_record":
+        return read_array_record(path, expected)
+    payloads = list(read_tfrecord(path))
+    check_count(path, len(payloads), expected)
+    return payloads
+
+
+def check_count(path: str | os.PathLike, count: int, expected: int | None) -> None:
+    if expected is not None and count != expected:
+        raise DatasetError(
+            f"{path}: {count} records, but the metadata says {expected}; the shard is truncated "
+            "or replaced: regenerate it (delete the folder and rerun the generation command)"
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
 
 
 class ShardFile:
@@ -133,9 +172,14 @@ def write_shard(path: str | os.PathLike, fmt: str, payloads: Sequence[bytes]) ->
 
 
 def remove_stale_tmp(out_dir: str | os.PathLike) -> list[str]:
-    """Delete `*.tmp` files a killed run left; return their names."""
+    """Delete `*.tmp` files and `.tfds-*` scratch folders a killed run left; return their names."""
+    import shutil
+
     removed = []
     for p in Path(out_dir).glob("*" + TMP_SUFFIX):
         p.unlink()
+        removed.append(p.name)
+    for p in Path(out_dir).glob(".tfds-*"):
+        shutil.rmtree(p, ignore_errors=True)
         removed.append(p.name)
     return removed

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from data_gen.dataset import schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
 
 
 class ShardGroup:
@@ -24,10 +25,11 @@ class ShardGroup:
     def __init__(self, out_dir: str | os.PathLike, meta: Mapping[str, Any], k: int, lo: int,
                  hi: int) -> None:  # fmt: skip
         self.features = schema.features_from_json(meta["features"])
+        self.codec = ExampleCodec(self.features)
         self.lo, self.hi = lo, hi
         self.num_examples = 0
-        num_shards = -(-(meta["index_end"] - meta["index_start"]) // meta["shard_size"])
-        names = [schema.shard_name(meta["split"], fmt, k, num_shards) for fmt in meta["formats"]]
+        n = schema.num_shards(meta)
+        names = [schema.shard_name(meta, fmt, k, n) for fmt in meta["formats"]]
         self.files: list[shard_io.ShardFile] = []
         with self._naming_errors(names[0]):
             for name, fmt in zip(names, meta["formats"], strict=True):
@@ -42,12 +44,8 @@ class ShardGroup:
             raise OSError(f"shard {name}: {e}") from e
 
     def write(self, rows: np.ndarray) -> None:
-        for f in self.files:
-            payloads = (
-                schema.encode_examples(self.features, rows)
-                if f.fmt == "tfrecord"
-                else schema.encode_raw(rows)
-            )
+        payloads = self.codec.encode({f.name: rows[f.name] for f in self.features})
+        for f in self.files:  # every format holds the same tf.Example records
             with self._naming_errors(f.path.name):
                 f.write(payloads)
         self.num_examples += len(rows)
@@ -121,11 +119,15 @@ class DatasetWriter:
                     f"{'; '.join(diffs)}. Use another --out folder (or delete this one)."
                 )
             shard_io.remove_stale_tmp(self.out_dir)
+            if found["complete"] and not (self.out_dir / schema.DATASET_INFO_FILE).is_file():
+                schema.write_dataset_info(self.out_dir, found)  # a kill hit the last step
             return found
         others = [
             p.name
             for p in self.out_dir.iterdir()
-            if p.name != ".lock" and not p.name.endswith(shard_io.TMP_SUFFIX)
+            if p.name != ".lock"
+            and not p.name.endswith(shard_io.TMP_SUFFIX)
+            and not p.name.startswith(".tfds-")
         ]
         if others:
             raise DatasetWriteError(
@@ -254,8 +256,10 @@ class DatasetWriter:
         if self._shard < self.num_shards:
             return  # an unfinished range: stays incomplete, a rerun resumes
         if not self.meta["complete"]:
-            self.meta = {**self.meta, "complete": True}
-            self._save(self.meta)
+            meta = {**self.meta, "complete": True}
+            schema.check_metadata(meta, str(self.out_dir))
+            schema.write_dataset_info(self.out_dir, meta)  # TFDS files, metadata.json complete
+            self.meta = meta
 
     def _save(self, meta: Mapping[str, Any]) -> None:
         schema.write_metadata(self.out_dir, meta)

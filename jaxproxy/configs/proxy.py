@@ -103,10 +103,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # Data: dataset folders written by `data_gen` (metadata.json + shards).
     config.train_data = f"data/{synth}_{audio_model}_train"
     config.val_data = f"data/{synth}_{audio_model}_val"
-    # auto: on the devices if the set fits, else grain over ArrayRecord (else TFRecord); or force
-    # device, memory, array_record or tfrecord (jaxproxy.data.make_train_iterator).
+    # auto: on the devices if the set fits, else "stream" (grain over the TFDS data source); or
+    # force "device" or "stream" (jaxproxy.data.make_train_iterator).
     config.input_mode = "auto"
-    config.input_workers = 0  # grain worker processes for array_record
+    config.input_workers = 0  # grain worker processes for the stream path
     config.shuffle_seed = 42
 
     # Optimisation (facts 6.2-6.5): AdamW without weight decay, L1 loss, fp32.

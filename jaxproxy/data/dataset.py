@@ -1,19 +1,23 @@
-"""Opening a dataset folder: checks against the config, random and bulk reads as numpy arrays."""
+"""Opening a dataset folder through TFDS: checks against the config, batched and bulk reads."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from jaxproxy.data import records
-from jaxproxy.data.records import DatasetFormatError, Metadata
+from data_gen.dataset import schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
+from data_gen.dataset.schema import DatasetError
 
 DEFAULT_FEATURES = ("params", "embedding")
-_CHUNK = 8192  # records per bulk read: large enough to amortise Python, small enough for memory
+STREAM_FORMAT = "array_record"  # the random-access format TFDS data sources read
+_CHUNK = 16384  # records per bulk decode: amortises Python, bounds the scratch memory
+
+Batch = dict[str, np.ndarray]
 
 
 class DatasetMismatchError(ValueError):
@@ -21,16 +25,27 @@ class DatasetMismatchError(ValueError):
 
 
 class ProxyDataset:
-    """One dataset folder (one synth x audio model x split), read as numpy arrays."""
+    """One dataset folder (one synth x audio model x split): a TFDS dataset read as numpy arrays.
 
-    def __init__(self, metadata: Metadata):
-        self.metadata = metadata
-        self.path = metadata.folder
-        for shard in metadata.shards:
-            if not os.path.isfile(os.path.join(self.path, shard.file)):
-                raise FileNotFoundError(
-                    f"{metadata.path} lists shard {shard.file!r}, which is missing from {self.path}"
+    Opening checks the metadata (`schema.read_metadata`: fingerprint, coverage, counts) and each
+    ArrayRecord shard's record count against it, naming the shard, before any record is used.
+    """
+
+    def __init__(self, folder: str, metadata: Mapping[str, Any]):
+        self.path = folder
+        self.metadata = dict(metadata)
+        self.features = {f.name: f for f in schema.features_from_json(metadata["features"])}
+        self.codec = ExampleCodec(list(self.features.values()))
+        self._cat_cols, self._cards = schema.categorical_columns(metadata["synth"])
+        for shard in self._shards(self.formats[0]):
+            path = os.path.join(folder, shard["file"])
+            if not os.path.isfile(path):
+                raise DatasetError(
+                    f"{folder}: shard {shard['file']} listed in the metadata is missing"
                 )
+            if shard["format"] == "array_record":
+                count = shard_io.count_array_records(path)
+                shard_io.check_count(path, count, shard["num_examples"])
 
     def __repr__(self) -> str:
         return (
@@ -41,146 +56,159 @@ class ProxyDataset:
     # ---- what the metadata says ---------------------------------------------------------------
     @property
     def num_examples(self) -> int:
-        return self.metadata.num_examples
+        return int(self.metadata["num_examples"])
 
     @property
     def split(self) -> str:
-        return self.metadata.split
+        return str(self.metadata["split"])
 
     @property
     def synth_name(self) -> str:
-        return str(self.metadata.synth.get("name"))
+        return str(self.metadata["synth"].get("name"))
 
     @property
     def synth_spec_json(self) -> dict[str, Any]:
-        return self.metadata.synth
+        return self.metadata["synth"]
+
+    @property
+    def synth_fingerprint(self) -> str:
+        return str(self.metadata["synth_fingerprint"])
+
+    @property
+    def audio_model(self) -> dict[str, Any]:
+        return self.metadata["audio_model"]
 
     @property
     def embedding_dim(self) -> int:
-        return self.metadata.feature("embedding").shape[0]
+        return self.features["embedding"].shape[0]
 
     @property
     def num_params(self) -> int:
-        return self.metadata.feature("params").shape[0]
+        return self.features["params"].shape[0]
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.metadata.features)
+        return tuple(self.features)
 
     @property
     def formats(self) -> tuple[str, ...]:
-        return tuple(f for f in records.SHARD_FORMATS if self.metadata.shards_of(f))
+        return tuple(self.metadata["formats"])
 
     @functools.cached_property
     def layout(self):
         """The preset layout the encoders need (jaxproxy.models.layout.PresetLayout)."""
         from jaxproxy.models.layout import PresetLayout
 
-        return PresetLayout.from_spec_json(self.metadata.synth)
+        return PresetLayout.from_spec_json(self.synth_spec_json)
+
+    def feature_shapes(self, names: Sequence[str]) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+        return {n: (self._feature(n).shape, self._feature(n).np_dtype) for n in names}
 
     def nbytes(self, features: Sequence[str] = DEFAULT_FEATURES) -> int:
         """Host/device bytes the given features take for the whole set."""
-        return self.num_examples * records.record_dtype(self._features(features)).itemsize
+        per_row = sum(self._feature(n).size * self._feature(n).np_dtype.itemsize for n in features)
+        return self.num_examples * per_row
+
+    def _feature(self, name: str) -> schema.Feature:
+        if name not in self.features:
+            raise DatasetError(f"{self.path}: no feature {name!r} (has {list(self.features)})")
+        return self.features[name]
+
+    def _shards(self, fmt: str) -> list[dict[str, Any]]:
+        shards = [s for s in self.metadata["shards"] if s["format"] == fmt]
+        return sorted(shards, key=lambda s: s["index_start"])
 
     # ---- reading --------------------------------------------------------------------------------
-    def _features(self, names: Sequence[str]) -> list[records.Feature]:
-        return [self.metadata.feature(n) for n in names]
+    def builder(self):
+        """`tfds.builder_from_directory` on this folder."""
+        import tensorflow_datasets as tfds
 
-    def shard_paths(self, fmt: str) -> list[str]:
-        """Shard files of one format, in example order."""
-        shards = sorted(self.metadata.shards_of(fmt), key=lambda s: s.index_start)
-        if not shards:
-            raise DatasetFormatError(
-                f"{self.metadata.path}: no {fmt} shards (this dataset has {self.formats})"
-            )
-        return [os.path.join(self.path, s.file) for s in shards]
-
-    def shard_sizes(self, fmt: str) -> list[int]:
-        shards = sorted(self.metadata.shards_of(fmt), key=lambda s: s.index_start)
-        return [s.num_examples for s in shards]
+        return tfds.builder_from_directory(self.path)
 
     @functools.cached_property
     def data_source(self):
-        """A grain ArrayRecordDataSource over all ArrayRecord shards (position = example order)."""
-        import grain
+        """TFDS's random-access data source of raw records (decoded in batches by `read`)."""
+        import tensorflow_datasets as tfds
 
-        source = grain.sources.ArrayRecordDataSource(self.shard_paths("array_record"))
-        if len(source) != self.num_examples:
-            raise DatasetFormatError(
-                f"{self.path}: ArrayRecord shards hold {len(source)} records, "
-                f"metadata says {self.num_examples}"
+        if STREAM_FORMAT not in self.formats:
+            raise DatasetError(
+                f"{self.path}: training reads ArrayRecord shards, this folder has {self.formats}; "
+                "regenerate it with --formats array_record,tfrecord"
             )
-        return source
+        return self.builder().as_data_source(
+            self.split,
+            deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES,
+            file_format=STREAM_FORMAT,
+        )
 
-    def read_rows(
-        self, positions: np.ndarray, features: Sequence[str] = DEFAULT_FEATURES
-    ) -> dict[str, np.ndarray]:
-        """Random access to records by position (ArrayRecord): one batched read, one frombuffer."""
-        payloads = self.data_source.__getitems__(np.asarray(positions).tolist())
-        return records.decode_raw(payloads, self.metadata.record_dtype, features)
+    def read(self, positions: np.ndarray, features: Sequence[str] = DEFAULT_FEATURES) -> Batch:
+        """Records at `positions` (example order) as arrays: one batched read, one bulk decode."""
+        positions = np.asarray(positions)
+        try:
+            payloads = self.data_source.__getitems__(positions.tolist())
+        except (RuntimeError, ValueError, OSError, IndexError) as e:
+            raise DatasetError(self._damaged(positions, e)) from e
+        return self._decode(payloads, features, self.path)
 
     def read_range(
         self, start: int, stop: int, features: Sequence[str] = DEFAULT_FEATURES
-    ) -> dict[str, np.ndarray]:
-        """Records [start, stop) as arrays, from ArrayRecord if present, else TFRecord."""
+    ) -> Batch:
+        """Records [start, stop) as arrays, read shard by shard in file order."""
         if not 0 <= start <= stop <= self.num_examples:
             raise IndexError(f"range [{start}, {stop}) outside [0, {self.num_examples})")
-        feats = self._features(features)
-        out = {f.name: np.empty((stop - start, *f.shape), f.dtype) for f in feats}
-        if "array_record" in self.formats:
-            for lo in range(start, stop, _CHUNK):
-                hi = min(lo + _CHUNK, stop)
-                chunk = self.read_rows(np.arange(lo, hi), features)
-                for name, arr in chunk.items():
-                    out[name][lo - start : hi - start] = arr
-            return out
-        for lo, chunk in self.iter_tfrecord_chunks(start, stop, features):
-            for name, arr in chunk.items():
-                out[name][lo - start : lo - start + len(arr)] = arr
+        out = {
+            n: np.empty((stop - start, *s), d)
+            for n, (s, d) in self.feature_shapes(features).items()
+        }
+        first = 0
+        for shard in self._shards(self.formats[0]):
+            lo, hi = max(start, first), min(stop, first + shard["num_examples"])
+            if lo < hi:
+                path = os.path.join(self.path, shard["file"])
+                payloads = shard_io.read_shard(path, shard["format"], shard["num_examples"])
+                for c in range(lo, hi, _CHUNK):
+                    part = payloads[c - first : min(c + _CHUNK, hi) - first]
+                    for name, arr in self._decode(part, features, path).items():
+                        out[name][c - start : c - start + len(arr)] = arr
+            first += shard["num_examples"]
         return out
 
-    def iter_tfrecord_chunks(self, start: int, stop: int, features: Sequence[str]):
-        """Yields (position, arrays) for TFRecord records [start, stop), read sequentially."""
-        feats = self._features(features)
-        position, pending, pending_at = 0, [], start
-        for path, size in zip(
-            self.shard_paths("tfrecord"), self.shard_sizes("tfrecord"), strict=True
-        ):
-            if position + size <= start:
-                position += size
-                continue
-            for _, payload in records.read_tfrecord(path):
-                if position >= stop:
-                    break
-                if position >= start:
-                    pending.append(payload)
-                position += 1
-                if len(pending) == _CHUNK:
-                    yield pending_at, records.decode_tf_examples(pending, feats)
-                    pending_at, pending = pending_at + len(pending), []
-            if position >= stop:
-                break
-        if pending:
-            yield pending_at, records.decode_tf_examples(pending, feats)
-
-    def load_arrays(self, features: Sequence[str] = DEFAULT_FEATURES) -> dict[str, np.ndarray]:
+    def load_arrays(self, features: Sequence[str] = DEFAULT_FEATURES) -> Batch:
         """The whole set in host memory, one array per feature."""
         return self.read_range(0, self.num_examples, features)
+
+    def _decode(self, payloads: Sequence[bytes], features: Sequence[str], where: str) -> Batch:
+        arrays = self.codec.decode(payloads, [self._feature(n).name for n in features], where)
+        if "params" in arrays:
+            schema.check_categoricals(arrays["params"], self._cat_cols, self._cards, where)
+        return arrays
+
+    def _damaged(self, positions: np.ndarray, error: BaseException) -> str:
+        """Which shard a failed batched read touched (each is read alone to find it)."""
+        bounds = np.cumsum([s["num_examples"] for s in self._shards(STREAM_FORMAT)])
+        shards = self._shards(STREAM_FORMAT)
+        for k in np.unique(np.searchsorted(bounds, positions, side="right")):
+            path = os.path.join(self.path, shards[min(k, len(shards) - 1)]["file"])
+            try:
+                shard_io.read_array_record(path, shards[min(k, len(shards) - 1)]["num_examples"])
+            except DatasetError as e:
+                return str(e)
+        return f"{self.path}: reading records failed ({str(error).splitlines()[0][:200]})"
 
 
 def _resolve_folder(path: str | os.PathLike, split: str | None) -> str:
     path = os.fspath(path)
     nested = os.path.join(path, split) if split else ""
-    here = os.path.isfile(os.path.join(path, records.METADATA_FILE))
-    if nested and not here and os.path.isfile(os.path.join(nested, records.METADATA_FILE)):
+    here = os.path.isfile(os.path.join(path, schema.METADATA_FILE))
+    if nested and not here and os.path.isfile(os.path.join(nested, schema.METADATA_FILE)):
         return nested
     return path
 
 
-def _expect(meta: Metadata, field: str, actual: Any, expected: Any) -> None:
+def _expect(folder: str, field: str, actual: Any, expected: Any) -> None:
     if expected is not None and actual != expected:
         raise DatasetMismatchError(
-            f"{meta.path}: field {field!r} is {actual!r} but the config expects {expected!r}; "
+            f"{folder}: field {field!r} is {actual!r} but the config expects {expected!r}; "
             "point the config at the matching dataset or regenerate it"
         )
 
@@ -196,19 +224,14 @@ def open_dataset(
     split: str | None = None,
 ) -> ProxyDataset:
     """Opens a dataset folder (or `path/split`), refusing one that does not match expectations."""
-    meta = records.read_metadata(_resolve_folder(path, split))
-    _expect(meta, "split", meta.split, split)
-    _expect(meta, "synth.name", meta.synth.get("name"), expect_synth)
-    _expect(meta, "synth_fingerprint", meta.synth_fingerprint, expect_synth_fingerprint)
-    _expect(meta, "audio_model.name", meta.audio_model.get("name"), expect_audio_model)
-    _expect(
-        meta,
-        "audio_model.embedding_dim",
-        meta.audio_model.get("embedding_dim"),
-        expect_embedding_dim,
-    )
-    if expect_num_params is not None:
-        _expect(
-            meta, "features.params.shape[0]", meta.feature("params").shape[0], expect_num_params
-        )
-    return ProxyDataset(meta)
+    folder = _resolve_folder(path, split)
+    meta = schema.read_metadata(folder)
+    _expect(folder, "split", meta["split"], split)
+    _expect(folder, "synth.name", meta["synth"].get("name"), expect_synth)
+    _expect(folder, "synth_fingerprint", meta["synth_fingerprint"], expect_synth_fingerprint)
+    _expect(folder, "audio_model.name", meta["audio_model"].get("name"), expect_audio_model)
+    emb_dim = meta["audio_model"].get("embedding_dim")
+    _expect(folder, "audio_model.embedding_dim", emb_dim, expect_embedding_dim)
+    num_params = schema.features_from_json(meta["features"])[0].shape[0]
+    _expect(folder, "features.params.shape[0]", num_params, expect_num_params)
+    return ProxyDataset(folder, meta)

@@ -1,10 +1,10 @@
-"""Resumable training batch iterators fed by the host: in-memory arrays or ArrayRecord via grain."""
+"""Resumable training batch iterators; the host-fed one streams whole batches through grain."""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -12,7 +12,6 @@ import numpy as np
 from jax.sharding import Mesh
 
 from jaxproxy import sharding
-from jaxproxy.data import records
 
 Batch = dict[str, np.ndarray]
 # Enough epochs that a run never reaches the end; grain's range is lazy so the size costs nothing.
@@ -123,31 +122,14 @@ class _ReadBatch:
         return self.read(self.plan.local_positions(cached[1], step))
 
 
-class MemoryReader:
-    """Reads batches from host-memory arrays by numpy fancy indexing."""
-
-    def __init__(self, arrays: Mapping[str, np.ndarray]):
-        self.arrays = dict(arrays)
-
-    def __call__(self, positions: np.ndarray) -> Batch:
-        return {name: arr[positions] for name, arr in self.arrays.items()}
-
-
-class ArrayRecordReader:
-    """Reads batches by one `__getitems__` over ArrayRecord shards and one frombuffer."""
-
-    def __init__(self, source, dtype: np.dtype, names: Sequence[str]):
-        self.source, self.dtype, self.names = source, dtype, tuple(names)
-
-    def __call__(self, positions: np.ndarray) -> Batch:
-        payloads = self.source.__getitems__(positions.tolist())
-        return records.decode_raw(payloads, self.dtype, self.names)
-
-
 class HostBatchIterator(BatchIterator):
     """Host input pipeline on grain: range(batch numbers) -> map(read whole batch) [-> mp_prefetch].
 
-    Batches are placed on the mesh `device_prefetch` steps ahead (placement is asynchronous).
+    `read(positions)` reads one host's rows of a batch (`ProxyDataset.read`: one batched read of
+    the TFDS data source, one bulk decode): whole batches, never single records, pass through
+    Python. Host h of H reads rows [h*L, (h+1)*L) of every global batch (L = batch / H), so hosts
+    share one permutation and never overlap. Batches are placed on the mesh `device_prefetch`
+    steps ahead (placement is asynchronous). State is (epoch, step): exact resume.
     """
 
     def __init__(

@@ -1,8 +1,7 @@
-"""Choosing a training input mode for a dataset, and in-order evaluation batches."""
+"""The two training input paths (device-resident, grain streaming) and in-order eval batches."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping, Sequence
 
 import jax
@@ -12,15 +11,9 @@ from jax.sharding import Mesh
 from jaxproxy import sharding
 from jaxproxy.data.dataset import DEFAULT_FEATURES, ProxyDataset
 from jaxproxy.data.device import DeviceResidentIterator
-from jaxproxy.data.iterators import (
-    ArrayRecordReader,
-    BatchIterator,
-    HostBatchIterator,
-    MemoryReader,
-)
-from jaxproxy.data.tfrecord import TFRecordBatchIterator
+from jaxproxy.data.iterators import BatchIterator, HostBatchIterator
 
-MODES = ("auto", "device", "memory", "array_record", "tfrecord")
+MODES = ("auto", "device", "stream")
 PLACEMENTS = ("auto", "replicated", "sharded")
 _CPU_DEVICE_BUDGET = 1 << 30  # CPU "devices" share host RAM; stay modest there
 _REPLICATE_MAX_BYTES = 256 << 20  # small sets go on every device: a global shuffle, no gather comms
@@ -33,11 +26,6 @@ def device_budget_bytes() -> int:
     return int(limit) // 2 if limit else _CPU_DEVICE_BUDGET
 
 
-def host_budget_bytes() -> int:
-    """Bytes of host RAM the training set may take by default (a quarter of it)."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-
-
 def choose_mode(
     dataset: ProxyDataset,
     mesh: Mesh,
@@ -46,13 +34,9 @@ def choose_mode(
     placement: str = "auto",
     features: Sequence[str] = DEFAULT_FEATURES,
     budget_bytes: int | None = None,
-    host_budget: int | None = None,
 ) -> tuple[str, str | None]:
-    """(mode, placement); "auto" tries device, host memory, ArrayRecord, TFRecord in that order.
-
-    Device-resident when the set fits `budget_bytes` per device (replicated when it is also under
-    256 MiB), else host memory when it fits `host_budget` bytes, else streamed.
-    """
+    """(mode, placement); "auto" is "device" when the set fits `budget_bytes` per device (and
+    replicated when also under 256 MiB), else "stream"."""
     if mode not in MODES:
         raise ValueError(f"data mode must be one of {MODES}, got {mode!r}")
     if placement not in PLACEMENTS:
@@ -64,12 +48,7 @@ def choose_mode(
         placement = "replicated" if replicate else "sharded"
     per_device = total if placement == "replicated" else -(-total // sharding.num_data_shards(mesh))
     if mode == "auto":
-        if per_device <= budget:
-            mode = "device"
-        elif total <= (host_budget_bytes() if host_budget is None else host_budget):
-            mode = "memory"
-        else:
-            mode = "array_record" if "array_record" in dataset.formats else "tfrecord"
+        mode = "device" if per_device <= budget else "stream"
     return mode, placement if mode == "device" else None
 
 
@@ -83,56 +62,32 @@ def make_train_iterator(
     placement: str = "auto",
     features: Sequence[str] = DEFAULT_FEATURES,
     budget_bytes: int | None = None,
-    host_budget: int | None = None,
     num_workers: int = 0,
-    window: int = 10_000,
     device_prefetch: int = 2,
 ) -> BatchIterator:
-    """A resumable training iterator over `dataset` in the chosen (or automatically picked) mode.
+    """A resumable iterator of training batches ({feature: global jax array, sharded P("data")}).
 
-    Modes: "device" (whole set on the mesh, shuffle and gather on device), "memory" (whole set in
-    each host's RAM, numpy fancy indexing under grain), "array_record" (random-access batch reads
-    under grain, `num_workers` processes), "tfrecord" (sequential, window shuffle of `window`
-    records), "auto" (device if the set fits `budget_bytes` per device, else memory if it fits
-    `host_budget` bytes of host RAM, else array_record, else tfrecord).
+    "device": the whole set bulk-loaded onto the mesh, shuffle and gather on device. "stream":
+    grain over the TFDS data source (any size, per-host shards, `num_workers` processes).
+    "auto": device if the set fits `budget_bytes` per device, else stream.
     """
     mode, placement = choose_mode(
-        dataset,
-        mesh,
-        mode=mode,
-        placement=placement,
-        features=features,
-        budget_bytes=budget_bytes,
-        host_budget=host_budget,
+        dataset, mesh, mode=mode, placement=placement, features=features, budget_bytes=budget_bytes
     )
     common = {"mesh": mesh, "global_batch": global_batch, "seed": seed}
     if mode == "device":
-        shapes = {n: (f.shape, f.dtype) for n in features for f in [dataset.metadata.feature(n)]}
         return DeviceResidentIterator(
             lambda start, stop: dataset.read_range(start, stop, features),
-            shapes,
+            dataset.feature_shapes(features),
             num_examples=dataset.num_examples,
             placement=placement,
             **common,
         )
-    if mode == "tfrecord":
-        return TFRecordBatchIterator(
-            dataset.shard_paths("tfrecord"),
-            dataset.shard_sizes("tfrecord"),
-            [dataset.metadata.feature(n) for n in features],
-            window=window,
-            device_prefetch=device_prefetch,
-            **common,
-        )
-    if mode == "memory":
-        read = MemoryReader(dataset.load_arrays(features))
-    else:
-        read = ArrayRecordReader(dataset.data_source, dataset.metadata.record_dtype, features)
     return HostBatchIterator(
-        read,
+        lambda positions: dataset.read(positions, features),
         mode=mode,
         num_examples=dataset.num_examples,
-        num_workers=num_workers if mode == "array_record" else 0,
+        num_workers=num_workers,
         device_prefetch=device_prefetch,
         **common,
     )

@@ -44,7 +44,7 @@ def _open_datasets(config: ml_collections.ConfigDict):
     train_ds = data.open_dataset(config.train_data, **expect)
     val_ds = data.open_dataset(
         config.val_data,
-        expect_synth_fingerprint=train_ds.metadata.synth_fingerprint,
+        expect_synth_fingerprint=train_ds.synth_fingerprint,
         expect_embedding_dim=train_ds.embedding_dim,
         **expect,
     )
@@ -57,8 +57,8 @@ def _write_run_files(workdir: str, config: ml_collections.ConfigDict, train_ds) 
     data_facts = {
         "embedding_dim": train_ds.embedding_dim,
         "num_params": train_ds.num_params,
-        "audio_model": train_ds.metadata.audio_model,
-        "synth_fingerprint": train_ds.metadata.synth_fingerprint,
+        "audio_model": train_ds.audio_model,
+        "synth_fingerprint": train_ds.synth_fingerprint,
         "train_data": os.path.abspath(config.train_data),
     }
     files = {

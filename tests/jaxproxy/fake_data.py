@@ -1,4 +1,4 @@
-"""Test-only: writes tiny synthetic datasets in the dataset contract's on-disk format."""
+"""Test-only: tiny synthetic datasets written by data_gen's own writer (no torch needed)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from array_record.python.array_record_module import ArrayRecordWriter
 
-from jaxproxy.data import records
+from data_gen.dataset import schema
+from data_gen.dataset.writer import DatasetWriter
 
 
 def fake_param(name: str, kind: str, index: int, values: Sequence[float] | None = None) -> dict:
@@ -82,83 +82,35 @@ def write_fake_dataset(
     seed: int = 0,
     arrays: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Writes a complete dataset folder; returns the arrays it holds (example order)."""
-    folder = os.fspath(folder)
-    os.makedirs(folder, exist_ok=True)
+    """Writes a complete dataset folder with data_gen's writer; returns its arrays in order."""
     if arrays is None:
         arrays = fake_arrays(num_examples, embedding_dim, seed, num_params)
     num_params, embedding_dim = arrays["params"].shape[1], arrays["embedding"].shape[1]
     num_examples = len(arrays["params"])
-    feature_json = [
-        {"name": n, "dtype": str(a.dtype), "shape": list(a.shape[1:])} for n, a in arrays.items()
-    ]
-    features = [
-        records.Feature(f["name"], np.dtype(f["dtype"]).newbyteorder("<"), tuple(f["shape"]))
-        for f in feature_json
-    ]
-    rows = np.empty(num_examples, records.record_dtype(features))
-    for name, arr in arrays.items():
-        rows[name] = arr
-    bounds = np.linspace(0, num_examples, num_shards + 1).astype(int)
-    shards = []
-    for fmt in formats:
-        for k in range(num_shards):
-            lo, hi = int(bounds[k]), int(bounds[k + 1])
-            name = f"{split}.{fmt}-{k:05d}-of-{num_shards:05d}"
-            path = os.path.join(folder, name)
-            if fmt == "array_record":
-                writer = ArrayRecordWriter(path, "group_size:1,uncompressed")
-                for row in rows[lo:hi]:
-                    writer.write(row.tobytes())
-                writer.close()
-            else:
-                with open(path, "wb") as f:
-                    for i in range(lo, hi):
-                        row = {n: a[i] for n, a in arrays.items()}
-                        f.write(records.frame_tfrecord(records.encode_tf_example(row, features)))
-            shards.append(
-                {
-                    "file": name,
-                    "format": fmt,
-                    "index_start": lo,
-                    "index_end": hi,
-                    "num_examples": hi - lo,
-                }
-            )
-    meta = _metadata(feature_json, shards, split, audio_model, num_params, embedding_dim, seed)
-    with open(os.path.join(folder, records.METADATA_FILE), "w") as f:
-        json.dump(meta, f, indent=1)
-    return arrays
-
-
-def _metadata(features, shards, split, audio_model, num_params, embedding_dim, seed) -> dict:
-    return {
-        "format_version": records.FORMAT_VERSION,
-        "complete": True,
-        "synth": fake_synth_json(num_params),
-        "synth_fingerprint": "fake0123456789ab",
-        "render": {"sample_rate": 32000},
-        "audio_model": {
-            "name": audio_model,
-            "embedding_dim": embedding_dim,
-            "sample_rate": 32000,
-            "version": "0",
-        },
-        "seed": seed,
-        "split": split,
-        "num_examples": sum(
-            s["num_examples"] for s in shards if s["format"] == shards[0]["format"]
-        ),
-        "features": features,
-        "shards": shards,
-        "failed_indices": [],
-        "created_by": "tests/jaxproxy/fake_data.py",
+    synth = fake_synth_json(num_params)
+    extras = {
+        n: a.shape[1:]
+        for n, a in arrays.items()
+        if n not in ("params", "embedding", "rms", "index")
     }
+    meta = schema.build_metadata(
+        synth=synth, synth_fingerprint=schema.spec_fingerprint(synth, "fake"),
+        render={"sample_rate": 32000},
+        audio_model={"name": audio_model, "embedding_dim": embedding_dim, "sample_rate": 32000,
+                     "version": "0"},
+        seed=seed, split=split, features=schema.make_features(num_params, embedding_dim, extras),
+        index_start=0, index_end=num_examples, dataset_size=num_examples, formats=formats,
+        shard_size=-(-num_examples // num_shards), created_by="tests/jaxproxy/fake_data.py",
+    )  # fmt: skip
+    writer = DatasetWriter(folder, meta)
+    writer.write_batch(arrays)
+    writer.close()
+    return arrays
 
 
 def edit_metadata(folder: str | os.PathLike, **changes) -> None:
     """Rewrites fields of an existing metadata.json (to test refusals)."""
-    path = os.path.join(os.fspath(folder), records.METADATA_FILE)
+    path = os.path.join(os.fspath(folder), schema.METADATA_FILE)
     with open(path) as f:
         meta = json.load(f)
     meta.update(changes)

@@ -16,8 +16,9 @@ def test_generate_writes_the_contract(tmp_path):
     assert meta["complete"] and meta["num_examples"] == 19 and meta["failed_indices"] == [5]
     assert [f["name"] for f in meta["features"]] == ["params", "embedding", "rms", "index"]
     names = sorted(s["file"] for s in meta["shards"])
-    assert names[0] == "train.array_record-00000-of-00003"
-    assert names[-1] == "train.tfrecord-00002-of-00003"
+    assert names[0] == "tiny_fake-train.array_record-00000-of-00003"
+    assert names[-1] == "tiny_fake-train.tfrecord-00002-of-00003"
+    assert (tmp_path / "dataset_info.json").is_file() and (tmp_path / "features.json").is_file()
     on_disk = json.loads((tmp_path / "metadata.json").read_text())
     assert on_disk == meta
     _, tf_rows = reader.read_examples(tmp_path, "tfrecord")

@@ -40,4 +40,4 @@ def test_missing_folder_is_a_clear_error(tmp_path, capsys):
 
     with pytest.raises(SystemExit):
         inspect.main([str(tmp_path / "nope")])
-    assert "no metadata.json" in capsys.readouterr().err
+    assert "nope: no such dataset folder" in capsys.readouterr().err

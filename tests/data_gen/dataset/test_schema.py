@@ -1,9 +1,10 @@
-"""Record schema: raw rows, hand-encoded tf.Example against the proto, TFRecord framing."""
+"""The contract's single definition: tf.Example records via TFDS, bulk decoding, framing, checks."""
 
 import numpy as np
 import pytest
 
 from data_gen.dataset import schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
 
 
 def _batch(n=5, p=3, e=4):
@@ -12,45 +13,67 @@ def _batch(n=5, p=3, e=4):
         "params": rng.random((n, p), np.float32),
         "embedding": rng.standard_normal((n, e)).astype(np.float32),
         "rms": rng.random(n, np.float32),
-        "index": np.array([0, 1, 2**40, 7, -3][:n], np.int64),
+        "index": np.array([0, 1, 2**40, 7, 300][:n], np.int64),
     }
 
 
-def test_raw_rows_roundtrip_and_layout():
-    features = schema.make_features(3, 4)
-    rows = schema.to_rows(features, _batch())
-    payloads = schema.encode_raw(rows)
-    assert len(payloads[0]) == 4 * 3 + 4 * 4 + 4 + 8  # packed, no padding
-    # The contract: the little-endian concatenation of the features in metadata order.
-    first = _batch()
-    expected = (
-        first["params"][0].tobytes() + first["embedding"][0].tobytes()
-        + first["rms"][:1].tobytes() + first["index"][:1].tobytes()
-    )  # fmt: skip
-    assert payloads[0] == expected
-    back = schema.decode_raw(features, payloads)
-    np.testing.assert_array_equal(back, rows)
-
-
-def test_tf_example_parses_with_the_proto():
+def test_records_are_tf_examples_the_proto_parses():
     from tensorflow_datasets.proto import tf_example_pb2
 
     features = schema.make_features(3, 4, {"mel": (2, 3)})
     batch = _batch()
     batch["mel"] = np.arange(30, dtype=np.float32).reshape(5, 2, 3)
-    rows = schema.to_rows(features, batch)
-    payloads = schema.encode_examples(features, rows)
-    example = tf_example_pb2.Example.FromString(payloads[2])
-    feat = example.features.feature
+    payloads = ExampleCodec(features).encode(batch)
+    feat = tf_example_pb2.Example.FromString(payloads[2]).features.feature
     assert sorted(feat) == sorted(["params", "embedding", "rms", "index", "mel"])
     np.testing.assert_array_equal(np.float32(feat["params"].float_list.value), batch["params"][2])
     assert list(feat["index"].int64_list.value) == [2**40]
     assert list(feat["mel"].float_list.value) == list(range(12, 18))
-    # Negative int64 uses the 10-byte two's complement varint protobuf expects.
-    assert tf_example_pb2.Example.FromString(payloads[4]).features.feature[
-        "index"
-    ].int64_list.value == [-3]
-    np.testing.assert_array_equal(schema.decode_examples(features, payloads), rows)
+    # TFDS's own decoder reads them back as the FeaturesDict says.
+    ex = schema.tfds_features(features).deserialize_example_np(payloads[1])
+    np.testing.assert_array_equal(ex["mel"], batch["mel"][1])
+
+
+def test_bulk_decode_matches_tfds_for_every_varint_length():
+    features = schema.make_features(3, 4, {"audio": (6,)})
+    n = 64
+    batch = _batch(5)
+    rng = np.random.default_rng(1)
+    batch = {
+        "params": rng.random((n, 3), np.float32),
+        "embedding": rng.standard_normal((n, 4)).astype(np.float32),
+        "rms": rng.random(n, np.float32),
+        "index": np.concatenate([np.arange(0, 300, 10), 2 ** np.arange(14, 48)]).astype(np.int64),
+        "audio": rng.standard_normal((n, 6)).astype(np.float32),
+    }
+    codec = ExampleCodec(features)
+    payloads = codec.encode(batch)
+    assert len({len(p) for p in payloads}) > 3  # several record lengths, each its own layout
+    out = codec.decode(payloads)
+    for name, value in batch.items():
+        np.testing.assert_array_equal(out[name], value)
+    assert out["index"].dtype == np.int64 and out["params"].dtype == np.float32
+    assert all(layout is not None for layout in codec._layouts.values())
+    # A subset of features, and records another writer ordered differently (TFDS decodes them).
+    np.testing.assert_array_equal(codec.decode(payloads, ["rms"])["rms"], batch["rms"])
+    from tensorflow_datasets.proto import tf_example_pb2
+
+    shuffled = []
+    for p in payloads[:3]:
+        ex = tf_example_pb2.Example.FromString(p)
+        other = tf_example_pb2.Example()
+        for key in reversed(sorted(ex.features.feature)):
+            other.features.feature[key].CopyFrom(ex.features.feature[key])
+        shuffled.append(other.SerializeToString())
+    np.testing.assert_array_equal(
+        ExampleCodec(features).decode(shuffled)["index"], batch["index"][:3]
+    )
+
+
+def test_decode_names_a_bad_record():
+    codec = ExampleCodec(schema.make_features(3, 4))
+    with pytest.raises(schema.DatasetError, match="shard-x: record 0"):
+        codec.decode([b"\xff\xff not a proto"], where="shard-x")
 
 
 def test_to_rows_names_the_bad_feature():
@@ -86,18 +109,15 @@ def test_tfrecord_framing_and_crc(tmp_path):
 def test_array_record_shard_roundtrip(tmp_path):
     path = tmp_path / "x.array_record"
     shard_io.write_shard(path, "array_record", [b"a", b"bc"])
-    assert shard_io.read_array_record(path) == [b"a", b"bc"]
+    assert shard_io.read_array_record(path, expected=2) == [b"a", b"bc"]
+    with pytest.raises(schema.DatasetError, match=r"x.array_record: 2 records, but the metadata"):
+        shard_io.read_array_record(path, expected=3)
 
 
 def test_metadata_checks(tmp_path):
     with pytest.raises(FileNotFoundError, match="metadata.json"):
         schema.read_metadata(tmp_path)
-    meta = schema.build_metadata(
-        synth={}, synth_fingerprint="x", render={}, audio_model=dict.fromkeys(
-            ("name", "embedding_dim", "sample_rate", "version"), 1),
-        seed=1, split="train", features=schema.make_features(2, 2), index_start=0, index_end=4,
-        dataset_size=4, formats=["tfrecord"], shard_size=2, created_by="test",
-    )  # fmt: skip
+    meta = schema.build_metadata(**_kwargs())
     schema.write_metadata(tmp_path, meta)
     with pytest.raises(ValueError, match="incomplete"):
         schema.read_metadata(tmp_path)
@@ -105,12 +125,24 @@ def test_metadata_checks(tmp_path):
     other = {**meta, "seed": 2}
     assert schema.identity_mismatches(meta, other) == ["seed (folder has 1, asked for 2)"]
     with pytest.raises(ValueError, match="formats"):
-        schema.build_metadata(**{**_kwargs(meta), "formats": ["parquet"]})
+        schema.build_metadata(**{**_kwargs(), "formats": ["parquet"]})
+    assert schema.build_metadata(**{**_kwargs(), "formats": ["tfrecord", "array_record"]})[
+        "formats"
+    ] == ["array_record", "tfrecord"]  # ArrayRecord first: TFDS reads the primary format
 
 
-def _kwargs(meta):
+def test_old_layout_names_the_folder_and_the_upgrade_command(tmp_path):
+    (tmp_path / "metadata.json").write_text('{"format_version": 1, "complete": true}')
+    with pytest.raises(schema.DatasetError) as e:
+        schema.read_metadata(tmp_path)
+    assert str(tmp_path) in str(e.value)
+    assert f"python -m data_gen.dataset.upgrade {tmp_path}" in str(e.value)
+
+
+def _kwargs():
     return dict(
-        synth={}, synth_fingerprint="x", render={}, audio_model=meta["audio_model"], seed=1,
-        split="train", features=schema.make_features(2, 2), index_start=0, index_end=4,
+        synth={}, synth_fingerprint="x", render={}, audio_model=dict.fromkeys(
+            ("name", "embedding_dim", "sample_rate", "version"), 1),
+        seed=1, split="train", features=schema.make_features(2, 2), index_start=0, index_end=4,
         dataset_size=4, formats=["tfrecord"], shard_size=2, created_by="test",
     )  # fmt: skip

@@ -10,9 +10,7 @@ import jax
 import numpy as np
 
 MODES = [
-    ("memory", "auto"),
-    ("array_record", "auto"),
-    ("tfrecord", "auto"),
+    ("stream", "auto"),
     ("device", "replicated"),
     ("device", "sharded"),
 ]
@@ -37,7 +35,6 @@ def main(process_id: int, port: str, folder: str, out: str) -> None:
             mode=mode,
             placement=placement,
             features=("params", "index"),
-            window=20,
         )
         steps = []
         for _ in range(2 * it.steps_per_epoch):

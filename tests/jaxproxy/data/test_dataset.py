@@ -1,13 +1,10 @@
-"""Tests for open_dataset: refusals on mismatch, bulk and random reads from both shard formats."""
-
-import json
-import os
+"""Tests for open_dataset: refusals on mismatch, bulk and batched reads through TFDS."""
 
 import numpy as np
 import pytest
 
+from data_gen.dataset import schema
 from jaxproxy.data import DatasetMismatchError, open_dataset
-from jaxproxy.data.records import METADATA_FILE
 from tests.jaxproxy.fake_data import write_fake_dataset
 
 FEATURES = ("params", "embedding", "rms", "index")
@@ -20,25 +17,12 @@ def written(tmp_path_factory):
     return folder, arrays
 
 
-def _only(folder, fmt, dest):
-    """A copy of the metadata that lists only one format's shards (shard files are shared)."""
-    dest.mkdir()
-    with open(os.path.join(folder, METADATA_FILE)) as f:
-        meta = json.load(f)
-    meta["shards"] = [s for s in meta["shards"] if s["format"] == fmt]
-    for s in meta["shards"]:
-        os.symlink(os.path.join(folder, s["file"]), dest / s["file"])
-    with open(dest / METADATA_FILE, "w") as f:
-        json.dump(meta, f)
-    return dest
-
-
 def test_open_with_matching_expectations(written):
     folder, _ = written
     ds = open_dataset(
         folder,
         expect_synth="fakesynth",
-        expect_synth_fingerprint="fake0123456789ab",
+        expect_synth_fingerprint=schema.read_metadata(folder)["synth_fingerprint"],
         expect_audio_model="fake",
         expect_embedding_dim=8,
         expect_num_params=5,
@@ -67,23 +51,13 @@ def test_open_parent_folder_with_split(written):
 )
 def test_mismatch_is_refused_naming_the_field(written, kwargs, field):
     folder, _ = written
-    with pytest.raises(DatasetMismatchError, match=f"metadata.json.*{field}.*expects"):
+    with pytest.raises(DatasetMismatchError, match=f"train.*{field}.*expects"):
         open_dataset(folder, **kwargs)
 
 
-def test_missing_shard_is_named(written, tmp_path):
-    folder, _ = written
-    copy = _only(folder, "array_record", tmp_path / "copy")
-    os.remove(copy / "train.array_record-00001-of-00003")
-    with pytest.raises(FileNotFoundError, match="array_record-00001-of-00003"):
-        open_dataset(copy)
-
-
-@pytest.mark.parametrize("fmt", ["array_record", "tfrecord"])
-def test_load_arrays_and_read_range_match_written(written, tmp_path, fmt):
+def test_load_arrays_and_read_range_match_written(written):
     folder, arrays = written
-    ds = open_dataset(_only(folder, fmt, tmp_path / fmt))
-    assert ds.formats == (fmt,)
+    ds = open_dataset(folder)
     loaded = ds.load_arrays(FEATURES)
     for name in FEATURES:
         np.testing.assert_array_equal(loaded[name], arrays[name])
@@ -91,11 +65,11 @@ def test_load_arrays_and_read_range_match_written(written, tmp_path, fmt):
     np.testing.assert_array_equal(part["embedding"], arrays["embedding"][13:41])
 
 
-def test_read_rows_random_access(written):
+def test_read_batches_through_the_tfds_data_source(written):
     folder, arrays = written
     ds = open_dataset(folder)
     positions = np.array([49, 0, 17, 17, 33])
-    rows = ds.read_rows(positions, ("params", "index"))
+    rows = ds.read(positions, ("params", "index"))
     np.testing.assert_array_equal(rows["index"], positions)
     np.testing.assert_array_equal(rows["params"], arrays["params"][positions])
 

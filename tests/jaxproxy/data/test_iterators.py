@@ -9,18 +9,15 @@ import pytest
 from jaxproxy import sharding
 from jaxproxy.data import choose_mode, make_train_iterator, open_dataset
 from jaxproxy.data.device import DeviceResidentIterator
-from jaxproxy.data.iterators import HostBatchIterator, MemoryReader
+from jaxproxy.data.iterators import HostBatchIterator
 from jaxproxy.data.pipeline import eval_batches, eval_local_batches
-from jaxproxy.data.tfrecord import TFRecordBatchIterator
 from tests.jaxproxy.fake_data import write_fake_dataset
 
 N, BATCH = 96, 16
 FEATURES = ("params", "index")
 # (mode, placement) pairs covering every iterator.
 MODES = [
-    ("memory", "auto"),
-    ("array_record", "auto"),
-    ("tfrecord", "auto"),
+    ("stream", "auto"),
     ("device", "replicated"),
     ("device", "sharded"),
 ]
@@ -47,7 +44,6 @@ def _make(dataset, mesh, mode, placement, seed=3):
         mode=mode,
         placement=placement,
         features=FEATURES,
-        window=20,
     )
 
 
@@ -94,8 +90,8 @@ def test_resume_gives_the_identical_next_batches(dataset, mesh, mode, placement)
 
 def test_resume_refuses_another_batch_size(dataset, mesh):
     ds, _ = dataset
-    state = _make(ds, mesh, "memory", "auto").get_state()
-    other = make_train_iterator(ds, mesh=mesh, global_batch=32, seed=3, mode="memory")
+    state = _make(ds, mesh, "stream", "auto").get_state()
+    other = make_train_iterator(ds, mesh=mesh, global_batch=32, seed=3, mode="stream")
     with pytest.raises(ValueError, match="global_batch=16.*global_batch=32"):
         other.set_state(state)
 
@@ -108,57 +104,22 @@ def test_seed_changes_the_order(dataset, mesh):
 
 
 def test_two_hosts_split_each_global_batch(dataset):
-    ds, arrays = dataset
+    ds, _ = dataset
     mesh = sharding.make_mesh()
-    single = HostBatchIterator(
-        MemoryReader(arrays), mode="memory", num_examples=N, mesh=mesh, global_batch=BATCH, seed=5
-    )
-    hosts = [
-        HostBatchIterator(
-            MemoryReader(arrays),
-            mode="memory",
-            num_examples=N,
-            mesh=mesh,
-            global_batch=BATCH,
-            seed=5,
-            process_index=h,
-            process_count=2,
-        )
-        for h in range(2)
-    ]
+
+    def host(h, count):
+        return HostBatchIterator(
+            lambda positions: ds.read(positions, FEATURES), mode="stream", num_examples=N,
+            mesh=mesh, global_batch=BATCH, seed=5, process_index=h, process_count=count,
+        )  # fmt: skip
+
+    single, hosts = host(0, 1), [host(h, 2) for h in range(2)]
     for _ in range(single.steps_per_epoch + 1):
         whole = single.next_local()["index"]
         parts = [h.next_local()["index"] for h in hosts]
         assert len(parts[0]) == len(parts[1]) == BATCH // 2
         assert not set(parts[0]) & set(parts[1])
         np.testing.assert_array_equal(np.sort(np.concatenate(parts)), np.sort(whole))
-
-
-def test_two_hosts_read_disjoint_tfrecord_files(dataset, mesh):
-    ds, _ = dataset
-    features = [ds.metadata.feature(n) for n in FEATURES]
-    paths, sizes = ds.shard_paths("tfrecord"), ds.shard_sizes("tfrecord")
-    hosts = [
-        TFRecordBatchIterator(
-            paths,
-            sizes,
-            features,
-            mesh=mesh,
-            global_batch=BATCH,
-            seed=0,
-            window=10,
-            process_index=h,
-            process_count=2,
-        )
-        for h in range(2)
-    ]
-    # Host 0 reads files 0 and 2 (64 records), host 1 file 1 (32): both run 32 // 8 steps.
-    assert hosts[0].steps_per_epoch == hosts[1].steps_per_epoch == 4
-    seen = [np.concatenate([h.next_local()["index"] for _ in range(4)]) for h in hosts]
-    for s in seen:
-        assert len(set(s)) == len(s) == 32
-    assert not set(seen[0]) & set(seen[1])
-    assert set(seen[1]) == set(range(32, 64))
 
 
 def test_eval_batches_in_order_and_split_over_hosts(dataset, mesh):
@@ -205,9 +166,8 @@ def test_auto_mode_follows_the_memory_budget(dataset, mesh):
     total = ds.nbytes()
     assert choose_mode(ds, mesh, budget_bytes=total) == ("device", "replicated")
     assert choose_mode(ds, mesh, budget_bytes=total // 4) == ("device", "sharded")
-    assert choose_mode(ds, mesh, budget_bytes=total // 16) == ("memory", None)
-    assert choose_mode(ds, mesh, budget_bytes=1, host_budget=total - 1) == ("array_record", None)
-    assert choose_mode(ds, mesh, mode="tfrecord") == ("tfrecord", None)
+    assert choose_mode(ds, mesh, budget_bytes=total // 16) == ("stream", None)
+    assert choose_mode(ds, mesh, mode="stream") == ("stream", None)
     with pytest.raises(ValueError, match="data mode must be one of"):
         choose_mode(ds, mesh, mode="gpu")
 
@@ -215,21 +175,21 @@ def test_auto_mode_follows_the_memory_budget(dataset, mesh):
 def test_indivisible_batch_is_refused_clearly(dataset, mesh):
     ds, _ = dataset
     with pytest.raises(ValueError, match="12 must be a positive multiple of the 8 devices"):
-        make_train_iterator(ds, mesh=mesh, global_batch=12, seed=0, mode="memory")
+        make_train_iterator(ds, mesh=mesh, global_batch=12, seed=0, mode="stream")
 
 
-def test_array_record_with_worker_processes(dataset, mesh):
+def test_stream_with_worker_processes(dataset, mesh):
     ds, _ = dataset
     it = make_train_iterator(
         ds,
         mesh=mesh,
         global_batch=BATCH,
         seed=3,
-        mode="array_record",
+        mode="stream",
         num_workers=2,
         features=FEATURES,
     )
-    reference = _make(ds, mesh, "array_record", "auto")
+    reference = _make(ds, mesh, "stream", "auto")
     for _ in range(3):
         np.testing.assert_array_equal(_indices(next(it)), _indices(next(reference)))
     assert jax.device_count() == 8

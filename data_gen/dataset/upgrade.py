@@ -1,0 +1,97 @@
+"""Upgrade a dataset folder from the old layout (format_version 1) to the TFDS layout, in place.
+
+    python -m data_gen.dataset.upgrade DIR
+
+Old folders hold raw-row ArrayRecord and/or tf.Example TFRecord shards named
+`{split}.{format}-{k}-of-{n}` and a `metadata.json` without TFDS files. Each shard is read (its
+record count checked), rewritten as `tf.Example` records under the TFDS names in the same
+formats, then the TFDS files are written and the old shards deleted. Interrupted, the same
+command starts again: the old metadata stays until the new folder is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from data_gen.dataset import schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
+from data_gen.dataset.writer import ShardGroup
+
+_OLD_NAME = re.compile(r"^[^-]+\.(tfrecord|array_record)-\d{5}-of-\d{5}$")
+
+
+def _old_rows(folder: Path, shard: dict[str, Any], features) -> np.ndarray:
+    path = folder / shard["file"]
+    payloads = shard_io.read_shard(path, shard["format"], expected=shard["num_examples"])
+    if shard["format"] == "array_record":  # raw little-endian rows, features in metadata order
+        return np.frombuffer(b"".join(payloads), schema.record_dtype(features))
+    return schema.to_rows(features, ExampleCodec(features).decode(payloads, where=str(path)))
+
+
+def upgrade(folder: str | Path) -> dict[str, Any]:
+    """Rewrite an old-layout folder in place; return the new metadata."""
+    folder = Path(folder)
+    path = folder / schema.METADATA_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no metadata.json; not a dataset folder")
+    old = json.loads(path.read_text())
+    if old.get("format_version") == schema.FORMAT_VERSION:
+        _remove_old_shards(folder)
+        return schema.read_metadata(folder)
+    if old.get("format_version") != 1 or old.get("complete") is not True:
+        raise schema.DatasetError(
+            f"{path}: only complete format_version 1 folders can be upgraded (finish generating "
+            "it with the old version first)"
+        )
+    features = schema.features_from_json(old["features"])
+    fmt = "array_record" if "array_record" in old["formats"] else old["formats"][0]
+    meta = {**old, "format_version": schema.FORMAT_VERSION, "shards": [], "complete": False}
+    meta["formats"] = sorted(old["formats"], key=lambda f: f != "array_record")
+    source = sorted(
+        (s for s in old["shards"] if s["format"] == fmt), key=lambda s: s["index_start"]
+    )
+    for k, shard in enumerate(source):
+        rows = _old_rows(folder, shard, features)
+        group = ShardGroup(folder, meta, k, shard["index_start"], shard["index_end"])
+        group.write(rows)
+        meta["shards"] += group.commit()
+    meta["complete"] = True
+    schema.check_metadata(meta, str(path))
+    schema.write_dataset_info(folder, meta)
+    _remove_old_shards(folder)
+    return schema.read_metadata(folder)
+
+
+def _remove_old_shards(folder: Path) -> None:
+    for p in folder.iterdir():
+        if _OLD_NAME.match(p.name):
+            p.unlink()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m data_gen.dataset.upgrade", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        meta = upgrade(args.folder)
+    except (FileNotFoundError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.folder}: upgraded, {meta['num_examples']} examples ({', '.join(meta['formats'])})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
