@@ -41,6 +41,9 @@ DATA_COMMANDS: dict[str, Command] = {
     "preset-files": Command("data_gen.presets", "import, process, export synth preset files"),
     "audio-models": Command("data_gen.audio", "list audio models; fetch EfficientAT weights"),
     "beam": Command("data_gen.dataset.beam_pipeline", "generate with Apache Beam (any runner)"),
+    "upgrade": Command(
+        "data_gen.dataset.upgrade", "rewrite an old-layout dataset as a TFDS folder"
+    ),
 }
 
 
