@@ -30,6 +30,7 @@ from data_gen.dataset.generator import PAPER_PRESETS, generate, share_cores_with
 from data_gen.dataset.merge import merge
 from data_gen.dataset.writer import DatasetWriteError
 from data_gen.efficientat_cache import default_audio_model
+from data_gen.flag_checks import OneLineParser, check_common, check_generation
 
 
 def _csv(text: str) -> list[str]:
@@ -94,7 +95,7 @@ def _common_args(p: argparse.ArgumentParser) -> None:
 
 
 def generation_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m data_gen.generate",
         description="Generate a (preset, embedding) dataset from random presets.",
         epilog="subcommands: `merge PART [PART ...] --out DIR` joins index-range parts; "
@@ -117,7 +118,7 @@ def generation_parser() -> argparse.ArgumentParser:
 
 
 def presets_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m data_gen.generate presets",
         description="Write a hand-crafted preset set (presets JSON) as a dataset folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -129,7 +130,7 @@ def presets_parser() -> argparse.ArgumentParser:
 
 
 def merge_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m data_gen.generate merge",
         description="Merge complete index-range parts of one dataset.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -203,6 +204,10 @@ def _run_presets(argv: list[str]) -> None:
 
     parser = presets_parser()
     args = parser.parse_args(argv)
+    try:
+        check_common(args)
+    except ValueError as e:
+        parser.error(str(e))
     spec, settings, model = load_inputs(parser, args)
     synth, presets = load_presets(args.presets)
     if synth != spec.name:
@@ -224,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; errors a person can act on end with a message, not a traceback."""
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
-    except (DatasetWriteError, ValueError) as e:
+    except (DatasetWriteError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -253,6 +258,7 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         split, size, seed = resolve(args)
+        check_generation(args, size)
     except ValueError as e:
         parser.error(str(e))
     spec, settings, model = load_inputs(parser, args)

@@ -121,8 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Whole shards are read: keep audio/mel sets to about 1 GB of rows.
         limit = min(args.limit, max(1, 2**30 // schema.record_dtype(features).itemsize))
         meta, rows = reader.read_examples(args.folder, args.format, limit=limit)
-    except (FileNotFoundError, ValueError) as e:
-        p.error(str(e))
+    except (OSError, ValueError) as e:  # a damaged or mismatched folder: one line naming it
+        print(f"{p.prog}: error: {e}", file=sys.stderr)
+        return 2
     print(f"{args.folder}: synth {meta['synth']['name']}, audio model {meta['audio_model']['name']}"
           f", split {meta['split']}, seed {meta['seed']}, complete {meta['complete']}")  # fmt: skip
     print(f"  examples {meta['num_examples']} in {len(meta['shards'])} shard files "

@@ -177,6 +177,7 @@ def run_pipeline(
 
 def main(argv: Sequence[str] | None = None) -> int:
     from data_gen import generate as cli
+    from data_gen.flag_checks import check_generation
 
     argv = list(sys.argv[1:] if argv is None else argv)
     ours, beam_args = (
@@ -187,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(ours)
     try:
         split, size, seed = cli.resolve(args)
+        check_generation(args, size)
     except ValueError as e:
         parser.error(str(e))
     spec, settings, model = cli.load_inputs(parser, args)

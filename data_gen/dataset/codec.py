@@ -33,6 +33,7 @@ class ExampleCodec:
 
     def __init__(self, features: Sequence[Feature]) -> None:
         self.features = list(features)
+        self._by_name = {f.name: f for f in self.features}
         self._layouts: dict[int, _Layout | None] = {}
         ints = [f for f in self.features if f.dtype == "int64"]
         self._vectorised = all(f.shape == () for f in ints)
@@ -64,10 +65,18 @@ class ExampleCodec:
                where: str = "records") -> dict[str, np.ndarray]:  # fmt: skip
         """Serialized records -> {name: [N, ...] array} for `names` (default: all features)."""
         names = [f.name for f in self.features] if names is None else list(names)
-        feats = {f.name: f for f in self.features}
+        feats = self._by_name
         out = {n: np.empty((len(payloads), *feats[n].shape), feats[n].np_dtype) for n in names}
         if not payloads:
             return out
+        if self._vectorised:  # usually every record has one length: one matrix, no grouping
+            joined, width = b"".join(payloads), len(payloads[0])
+            layout = self._layout(width, payloads[0], where)
+            if layout is not None and len(joined) == width * len(payloads):
+                mat = np.frombuffer(joined, np.uint8).reshape(len(payloads), width)
+                parts, ok = self._decode_fast(mat, layout, names)
+                if ok.all():  # else lengths differ (rows misaligned): decode by length below
+                    return parts
         lengths = np.fromiter(map(len, payloads), np.int64, len(payloads))
         for length in np.unique(lengths):
             rows = np.flatnonzero(lengths == length)
@@ -76,39 +85,40 @@ class ExampleCodec:
             if layout is None:
                 parts = self._decode_slow(group, names, where)
             else:
-                parts = self._decode_fast(group, layout, names, where)
+                mat = np.frombuffer(b"".join(group), np.uint8).reshape(len(group), int(length))
+                parts, ok = self._decode_fast(mat, layout, names)
+                if not ok.all():  # not our layout after all: TFDS decodes those records
+                    bad = np.flatnonzero(~ok)
+                    slow = self._decode_slow([group[i] for i in bad], names, where)
+                    for n in names:
+                        parts[n][bad] = slow[n]
             for n in names:
                 out[n][rows] = parts[n]
         return out
 
-    def _decode_fast(self, group, layout: _Layout, names, where) -> dict[str, np.ndarray]:
-        mat = np.frombuffer(b"".join(group), np.uint8).reshape(len(group), -1)
-        fixed_ok = (mat[:, layout.fixed_cols] == layout.fixed_bytes).all(axis=1)
+    def _decode_fast(self, mat, layout: _Layout, names) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Slice the features out of a [records, bytes] matrix; also whether each row fits."""
+        ok = (mat[:, layout.fixed_cols] == layout.fixed_bytes).all(axis=1)
         parts = {}
         for name in names:
-            feature = next(f for f in self.features if f.name == name)
+            feature = self._by_name[name]
             lo, hi = layout.spans[name]
             if feature.dtype == "int64":
-                parts[name], ok = _decode_varints(mat[:, lo:hi])
-                fixed_ok &= ok
-            else:
+                parts[name], well_formed = _decode_varints(mat[:, lo:hi])
+                ok &= well_formed
+            else:  # one copy of the columns; '<f4' is float32 on little-endian hosts
                 flat = np.ascontiguousarray(mat[:, lo:hi]).view("<f4")
-                parts[name] = flat.astype(np.float32).reshape(len(group), *feature.shape)
-        if not fixed_ok.all():  # not our layout after all: the slow path decodes those records
-            bad = np.flatnonzero(~fixed_ok)
-            slow = self._decode_slow([group[i] for i in bad], names, where)
-            for name in names:
-                parts[name][bad] = slow[name]
-        return parts
+                parts[name] = flat.reshape(len(mat), *feature.shape)
+        return parts, ok
 
     def _decode_slow(self, group, names, where) -> dict[str, np.ndarray]:
         feats, _ = self._tfds
         decoded = []
-        for i, payload in enumerate(group):
+        for payload in group:
             try:
                 decoded.append(feats.deserialize_example_np(payload))
             except Exception as e:  # noqa: BLE001 (protobuf raises several types)
-                raise DatasetError(f"{where}: record {i} is not a valid tf.Example ({e})") from e
+                raise DatasetError(f"{where}: {self._describe_bad(payload, e)}") from e
         by_name = {f.name: f for f in self.features}
         out = {}
         for n in names:
@@ -120,6 +130,25 @@ class ExampleCodec:
                     f"{where}: feature {n!r} does not have shape {list(by_name[n].shape)} ({e})"
                 ) from e
         return out
+
+    def _describe_bad(self, payload: bytes, error: Exception) -> str:
+        """Which feature of a record disagrees with the metadata's `features`, if it parses."""
+        from tensorflow_datasets.proto import tf_example_pb2
+
+        try:
+            found = tf_example_pb2.Example.FromString(payload).features.feature
+        except Exception:  # noqa: BLE001
+            return f"a record is not a valid tf.Example ({str(error)[:120]})"
+        for f in self.features:
+            entry = found.get(f.name)
+            values = None if entry is None else entry.WhichOneof("kind")
+            count = 0 if values is None else len(getattr(entry, values).value)
+            if count != f.size:
+                return (
+                    f"feature {f.name!r} of a record holds {count} values, but field "
+                    f"'features.{f.name}' of the metadata says shape {list(f.shape)}"
+                )
+        return f"a record does not match the metadata's features ({str(error)[:120]})"
 
     def _layout(self, length: int, sample: bytes, where: str) -> _Layout | None:
         if length not in self._layouts:

@@ -109,13 +109,30 @@ def tfds_features(features: Sequence[Feature]):
 
 # ---- the synth spec inside the metadata -------------------------------------------------------
 def spec_fingerprint(spec_json: Mapping[str, Any], where: str) -> str:
-    """The fingerprint of a spec's JSON form, recomputed by `SynthSpec` (numpy-only)."""
+    """The fingerprint of a spec's JSON form, recomputed by `SynthSpec` (numpy-only).
+
+    The JSON must be exactly what its spec writes back (`to_json`): an edit the spec would
+    silently override (a cardinality that disagrees with the allowed values) is refused.
+    """
     from data_gen.synths.spec import SynthSpec
 
     try:
-        return SynthSpec.from_json(spec_json).fingerprint()
+        spec = SynthSpec.from_json(dict(spec_json))
     except (KeyError, TypeError, ValueError) as e:
         raise DatasetError(f"{where}: field 'synth' is not a valid synth spec ({e})") from e
+    canonical = spec.to_json()
+    if json.dumps(canonical, sort_keys=True) != json.dumps(spec_json, sort_keys=True):
+        params = spec_json.get("params", [])
+        edited = [
+            p.get("name", i)
+            for i, (p, q) in enumerate(zip(params, canonical["params"], strict=False))
+            if json.dumps(p, sort_keys=True) != json.dumps(q, sort_keys=True)
+        ]
+        raise DatasetError(
+            f"{where}: field 'synth' was edited (parameters {edited[:5]} contradict themselves, "
+            "e.g. a cardinality that disagrees with the allowed values); regenerate the dataset"
+        )
+    return spec.fingerprint()
 
 
 def categorical_columns(spec_json: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -418,6 +435,18 @@ def check_dataset_info(folder: Path, meta: Mapping[str, Any]) -> None:
         lengths = [int(n) for n in split["shardLengths"]]
     except (ValueError, KeyError, TypeError) as e:
         raise DatasetError(f"{path}: no readable split {meta['split']!r} ({e})") from e
+    from tensorflow_datasets.core.features.feature import FeatureConnector
+
+    features_path = folder / "features.json"
+    try:
+        stored = FeatureConnector.from_config(str(folder)).get_tensor_info()
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DatasetError(f"{features_path}: unreadable ({e})") from e
+    if stored != tfds_features(features_from_json(meta["features"])).get_tensor_info():
+        raise DatasetError(
+            f"{features_path} does not describe the features in {METADATA_FILE} (field "
+            "'features'); one of them was edited after generation"
+        )
     wanted = [s["num_examples"] for s in _shards_of(meta, meta["formats"][0])]
     if lengths != wanted:
         raise DatasetError(

@@ -84,8 +84,13 @@ class DatasetWriter:
         self, out_dir: str | os.PathLike, metadata: Mapping[str, Any], queue_size: int = 4
     ) -> None:
         self.out_dir = Path(out_dir)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.out_dir / ".lock", "a")  # noqa: SIM115 (held while open)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.out_dir / ".lock", "a")  # noqa: SIM115 (held while open)
+        except OSError as e:  # a file in the way, no permission, read-only file system
+            raise DatasetWriteError(
+                f"{self.out_dir}: cannot write a dataset folder here ({e.strerror or e})"
+            ) from e
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:

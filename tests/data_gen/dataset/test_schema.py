@@ -72,7 +72,7 @@ def test_bulk_decode_matches_tfds_for_every_varint_length():
 
 def test_decode_names_a_bad_record():
     codec = ExampleCodec(schema.make_features(3, 4))
-    with pytest.raises(schema.DatasetError, match="shard-x: record 0"):
+    with pytest.raises(schema.DatasetError, match="shard-x: a record is not a valid tf.Example"):
         codec.decode([b"\xff\xff not a proto"], where="shard-x")
 
 
