@@ -1,5 +1,8 @@
 """Command-line entry point, intentionally kept short: parse flags, dispatch to a trainer.
 
+Expected errors (bad data, config, paths, flags) print one line and exit non-zero; add
+--verbose for the traceback.
+
 python -m jaxproxy.main --config=proxy:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
 jaxproxy train --config=proxy:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
 """
@@ -9,6 +12,7 @@ from absl import app, flags
 from jaxproxy.configs import define_config_flag
 from jaxproxy.logs import setup_cli_logging
 from jaxproxy.trainers import proxy
+from jaxproxy.user_errors import run
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run folder: checkpoints, TensorBoard logs, resolved config.")
@@ -24,4 +28,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run(main)

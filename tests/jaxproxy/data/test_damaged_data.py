@@ -1,0 +1,113 @@
+"""Damaged or edited folders on the training side: refused before use, naming file and field."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from data_gen.dataset import schema, shard_io
+from jaxproxy import sharding
+from jaxproxy.data import DatasetError, make_train_iterator, open_dataset
+from tests.jaxproxy.fake_data import write_fake_dataset
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ds") / "pristine"
+    write_fake_dataset(folder, num_examples=64, num_shards=4)
+    return folder
+
+
+@pytest.fixture
+def folder(pristine, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def _shard(folder, k=1):
+    return next(folder.glob(f"*.array_record-{k:05d}-of-*"))
+
+
+def _edit(folder, fn):
+    meta = json.loads((folder / "metadata.json").read_text())
+    fn(meta)
+    (folder / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_shard_with_half_its_records_is_refused_at_open(folder):
+    path = _shard(folder)
+    payloads = shard_io.read_shard(path, "array_record")
+    path.unlink()
+    shard_io.write_shard(path, "array_record", payloads[:8])
+    with pytest.raises(DatasetError, match=f"{path.name}: 8 records, but the metadata says 16"):
+        open_dataset(folder)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty"])
+def test_truncated_or_empty_shard_is_named_at_open(folder, damage):
+    path = _shard(folder)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"")
+    with pytest.raises(DatasetError, match=path.name):
+        open_dataset(folder)
+
+
+@pytest.mark.parametrize("mode", ["device", "stream"])
+def test_flipped_bytes_are_named_by_both_training_paths(folder, mode):
+    path = _shard(folder, 2)
+    data = bytearray(path.read_bytes())
+    data[100:108] = bytes(b ^ 0xFF for b in data[100:108])
+    path.write_bytes(bytes(data))
+    ds = open_dataset(folder)  # the index is intact: the damage shows on reading
+    mesh = sharding.make_mesh()
+    with pytest.raises(DatasetError, match=path.name):
+        it = make_train_iterator(ds, mesh=mesh, global_batch=64, seed=0, mode=mode)
+        next(it)
+
+
+def test_categorical_out_of_range_is_refused_on_read(folder):
+    from data_gen.synths.spec import SynthSpec
+
+    def narrow(meta):  # lfo_shape: 4 -> 3 values, fingerprint recomputed (a consistent edit)
+        params = meta["synth"]["params"]
+        p = next(p for p in params if p["name"] == "lfo_shape")
+        p.update(values=p["values"][:3], weights=[1 / 3] * 3, cardinality=3)
+        meta["synth"] = SynthSpec.from_json(meta["synth"]).to_json()
+        meta["synth_fingerprint"] = SynthSpec.from_json(meta["synth"]).fingerprint()
+
+    _edit(folder, narrow)
+    ds = open_dataset(folder)
+    with pytest.raises(DatasetError, match=r"params\[4\].*cardinality 3"):
+        ds.load_arrays()
+    with pytest.raises(DatasetError, match="not valid indices"):
+        ds.read(np.arange(64))
+
+
+def test_stored_fingerprint_is_recomputed(folder):
+    def edit(meta):
+        p = next(p for p in meta["synth"]["params"] if p["name"] == "lfo_shape")
+        p["cardinality"] = 3  # its 4 values stay
+
+    _edit(folder, edit)
+    with pytest.raises(DatasetError, match="field 'synth' was edited"):
+        open_dataset(folder)
+
+
+def test_missing_shard_entry_breaks_coverage(folder):
+    def drop(meta):
+        meta["shards"] = [s for s in meta["shards"] if s["index_start"] != 16]
+        meta["num_examples"] = 48
+
+    _edit(folder, drop)
+    with pytest.raises(DatasetError, match="every index exactly once"):
+        open_dataset(folder)
+
+
+def test_dataset_info_must_agree_with_the_metadata(folder):
+    info = json.loads((folder / schema.DATASET_INFO_FILE).read_text())
+    info["splits"][0]["shardLengths"][0] = "15"
+    (folder / schema.DATASET_INFO_FILE).write_text(json.dumps(info))
+    with pytest.raises(DatasetError, match="shardLengths"):
+        open_dataset(folder)
