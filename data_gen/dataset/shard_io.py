@@ -75,7 +75,7 @@ def read_array_record(path: str | os.PathLike, expected: int | None = None) -> l
 
     check_count(path, count_array_records(path), expected)
     try:
-        reader = ArrayRecordReader(str(path), "readahead_buffer_size:16777216")
+        reader = ArrayRecordReader(str(path))
         try:
             return list(reader.read_all())
         finally:
