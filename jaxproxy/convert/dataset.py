@@ -185,6 +185,7 @@ def convert_dataset(
     spec = get_spec(name)
     audio_fe = str(configs.get("audio_fe", "unknown"))
     report: dict[str, Any] = {"synth": name, "audio_model": audio_fe, "splits": {}}
+    checked = {}  # every split is checked before anything is written
     for split, tensors in loaded.items():
         presets, emb = tensors["synth_parameters"], tensors["audio_embeddings"]
         where = f"{src} ({split or 'all'})"
@@ -199,7 +200,8 @@ def convert_dataset(
             raise ValueError(
                 f"{where}: audio_embeddings have {emb.shape[1]} dims, configs.pkl {dim}"
             )
-        mel, stats = _mel(src, split, len(presets), unsafe_pickle)
+        checked[split] = (presets, emb, *_mel(src, split, len(presets), unsafe_pickle))
+    for split, (presets, emb, mel, stats) in checked.items():
         dst = out / split if len(loaded) > 1 else out
         _write(dst, spec, configs, audio_fe, split, presets, emb, mel, stats, shard_size, src)
         for extra in ("presets.json", "removed_presets.json"):

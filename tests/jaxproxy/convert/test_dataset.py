@@ -113,3 +113,13 @@ def test_bad_reference_folders_are_one_line_errors(tmp_path, capsys):
     assert not (tmp_path / "o2").exists()
     assert main(["dataset", str(tmp_path / "nothing"), "--out", str(tmp_path / "o3")]) == 1
     assert "configs.pkl not found" in capsys.readouterr().err
+    split = tmp_path / "split"  # a bad second split: nothing of the first is written either
+    split.mkdir()
+    _save(split / "configs.pkl", _configs("talnm", 12, 0))
+    for name, size in (("train", 8), ("test", 4)):
+        presets, emb = _examples("talnm", size, 0)
+        _save(split / f"synth_parameters_{name}.pkl", presets)
+        _save(split / f"audio_embeddings_{name}.pkl", emb[: size - (name == "test")])
+    assert main(["dataset", str(split), "--out", str(tmp_path / "o4")]) == 1
+    assert "(test): 4 presets but 3 embeddings" in capsys.readouterr().err
+    assert not (tmp_path / "o4").exists()
