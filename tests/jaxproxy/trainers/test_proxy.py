@@ -76,13 +76,8 @@ class _KilledError(Exception):
     pass
 
 
-def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypatch):
-    config = _smoke_config(data_dirs, encoder="hn_oh")  # BatchNorm: batch stats must resume too
-    uninterrupted = proxy.train_and_evaluate(config, str(tmp_path / "a"))
-    assert uninterrupted["step"] == 12 and 0 < uninterrupted["mrr"] <= 1
-
-    # Second run dies while fetching the 8th batch, after the checkpoint at step 6 and before
-    # any later one: no final save, like a kill.
+def _train_until_killed(config, workdir: str, monkeypatch, at_batch: int) -> None:
+    """Trains until the iterator is asked for batch `at_batch` (1-based), then dies."""
     real_factory = proxy.make_train_iterator
 
     def dying_factory(*args, **kwargs):
@@ -92,17 +87,27 @@ def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypa
         class Dying(type(iterator)):
             def __next__(self):
                 calls[0] += 1
-                if calls[0] == 8:
+                if calls[0] == at_batch:
                     raise _KilledError
                 return real_next()
 
         iterator.__class__ = Dying
         return iterator
 
-    monkeypatch.setattr(proxy, "make_train_iterator", dying_factory)
-    with pytest.raises(_KilledError):
-        proxy.train_and_evaluate(config, str(tmp_path / "b"))
-    monkeypatch.setattr(proxy, "make_train_iterator", real_factory)
+    with monkeypatch.context() as patch:
+        patch.setattr(proxy, "make_train_iterator", dying_factory)
+        with pytest.raises(_KilledError):
+            proxy.train_and_evaluate(config, workdir)
+
+
+def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypatch):
+    config = _smoke_config(data_dirs, encoder="hn_oh")  # BatchNorm: batch stats must resume too
+    uninterrupted = proxy.train_and_evaluate(config, str(tmp_path / "a"))
+    assert uninterrupted["step"] == 12 and 0 < uninterrupted["mrr"] <= 1
+
+    # Second run dies while fetching the 8th batch, after the checkpoint at step 6 and before
+    # any later one: no final save, like a kill.
+    _train_until_killed(config, str(tmp_path / "b"), monkeypatch, at_batch=8)
     assert _saved_steps(tmp_path / "b") == [4, 6]
 
     resumed = proxy.train_and_evaluate(config, str(tmp_path / "b"))
@@ -116,6 +121,24 @@ def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypa
         assert json.load(f)["encoder"] == "hn_oh"
     assert os.listdir(tmp_path / "a" / "checkpoints" / "best_mrr")
     _assert_tensorboard_and_curves(tmp_path / "a", tmp_path / "b")
+
+
+def test_several_steps_per_call_resume_exactly(data_dirs, tmp_path, monkeypatch):
+    """The paper config's steps_per_call = 4: saves fall on call boundaries, resume is exact."""
+    assert proxy_config.get_config("encoder=hn_oh").steps_per_call == 4
+    config = _smoke_config(data_dirs, encoder="hn_oh", steps_per_call=4)
+    uninterrupted = proxy.train_and_evaluate(config, str(tmp_path / "a"))
+    assert uninterrupted["step"] == 12
+    # Calls end at steps 4, 8, 12; dying inside the second call leaves only the save at step 4.
+    _train_until_killed(config, str(tmp_path / "b"), monkeypatch, at_batch=7)
+    assert _saved_steps(tmp_path / "b") == [4]
+    resumed = proxy.train_and_evaluate(config, str(tmp_path / "b"))
+    assert resumed["step"] == 12
+    _assert_trees_equal(
+        _final_params(str(tmp_path / "a"), 12), _final_params(str(tmp_path / "b"), 12)
+    )
+    with open(tmp_path / "a" / "curves.json") as f:
+        assert [p[0] for p in json.load(f)["val/mrr"]] == [8, 12]  # eval_every 6 -> next boundary
 
 
 def _assert_tensorboard_and_curves(workdir, resumed_workdir):
