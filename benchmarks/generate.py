@@ -5,7 +5,7 @@ Usage: `python -m benchmarks.generate [--synths minisub] [--n 400] [--workers 2]
 
 One warmed-up `RenderPool` serves both measurements, alternated `--repeats` times over the same
 examples (same seed and indices): "render-bound" drains `render_examples` and drops the audio
-(the limit generation can reach), "end-to-end" runs `data_gen.dataset.generator.generate` into a
+(the limit generation can reach), "end-to-end" runs `data_gen.dataset.synthetic.generate` into a
 fresh folder (embedding in this process, writing in its thread). `ratio` = end-to-end / render-bound
 (target >= 0.85). Wall-clock rates move with machine load; compare ratios within one run. CPU
 columns: render workers' CPU per example (from /proc), and this process's CPU per example in
@@ -29,7 +29,8 @@ import numpy as np
 
 from benchmarks.render import _cpu_seconds
 from data_gen.audio import get_audio_model
-from data_gen.dataset.generator import generate, share_cores_with_workers
+from data_gen.dataset.production import share_cores_with_workers
+from data_gen.dataset.synthetic import generate
 from data_gen.render import RenderPool, RenderSettings
 from data_gen.synths.dx7 import DX7_ALGORITHM_PARAM
 from data_gen.synths.registry import get_spec

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from data_gen import generate
+from data_gen import generation_flags
 from jaxproxy import cli
 
 
@@ -53,7 +53,12 @@ def test_train_help_lists_its_flags():
 
 
 @pytest.mark.parametrize(
-    "parser", [generate.generation_parser(), generate.presets_parser(), generate.merge_parser()]
+    "parser",
+    [
+        generation_flags.generation_parser(),
+        generation_flags.presets_parser(),
+        generation_flags.merge_parser(),
+    ],
 )
 def test_every_data_flag_shows_its_default(parser):
     text = " ".join(parser.format_help().split())
@@ -71,3 +76,14 @@ def test_every_registered_module_exists(name):
 
     command = {**cli.COMMANDS, **cli.DATA_COMMANDS}[name]
     assert importlib.util.find_spec(command.module) is not None
+
+
+def test_beam_help_says_what_goes_after_the_separator():
+    code = "import sys; from data_gen.dataset.beam_pipeline import main; sys.exit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "-- [Beam pipeline options]" in text
+    assert "Everything after `--` goes to Beam unchanged as pipeline options" in text

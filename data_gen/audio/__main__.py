@@ -70,7 +70,7 @@ def _embed(args: argparse.Namespace) -> int:
     """Embeds clips for tools on the JAX side (e.g. `jaxproxy.match --refine`), out of process."""
     import numpy as np
 
-    from data_gen.presets.preset_set import write_bytes_atomic
+    from data_gen.presets.presets_json import write_bytes_atomic
 
     try:
         model = get_audio_model(args.model, weights=args.weights, device="cpu")

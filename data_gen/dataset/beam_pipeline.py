@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from data_gen.dataset import schema
-from data_gen.dataset.generator import (
+from data_gen.dataset.production import (
     audio_model_json,
     build_generation_metadata,
     examples_from_results,
@@ -176,22 +176,33 @@ def run_pipeline(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from data_gen import generate as cli
-    from data_gen.flag_checks import check_generation
+    from data_gen.generation_flags import (
+        check_generation,
+        generation_parser,
+        load_inputs,
+        resolve,
+    )
 
     argv = list(sys.argv[1:] if argv is None else argv)
     ours, beam_args = (
         (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     )
-    parser = cli.generation_parser()
-    parser.prog = "python -m data_gen.dataset.beam_pipeline"
+    parser = generation_parser(
+        prog="python -m data_gen.dataset.beam_pipeline",
+        usage="%(prog)s [generation flags] -- [Beam pipeline options]",
+        epilog="Everything after `--` goes to Beam unchanged as pipeline options, e.g. "
+        "`-- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing`"
+        " or `-- --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp`; they"
+        " set the parallelism (--workers, --timeout and --no-progress are ignored here). The "
+        "module docstring lists Dataflow, Flink and Spark set-ups.",
+    )
     args = parser.parse_args(ours)
     try:
-        split, size, seed = cli.resolve(args)
+        split, size, seed = resolve(args)
         check_generation(args, size)
     except ValueError as e:
         parser.error(str(e))
-    spec, settings, model = cli.load_inputs(parser, args)
+    spec, settings, model = load_inputs(parser, args)
     meta = build_generation_metadata(
         spec, settings, model, seed=seed, split=split, size=size,
         index_start=args.index_start, index_end=args.index_end, formats=args.formats,

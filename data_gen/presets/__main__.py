@@ -18,7 +18,7 @@ import numpy as np
 from data_gen.presets import formats
 from data_gen.presets.dx7_sysex import OutOfRangeWarning
 from data_gen.presets.errors import PresetFileError
-from data_gen.presets.preset_set import load_presets, save_presets, write_json_atomic
+from data_gen.presets.presets_json import load_presets, save_presets, write_json_atomic
 from data_gen.presets.processing import process_presets
 from data_gen.render.plugins import use_plugin
 from data_gen.render.pool import pool_render_fn

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from data_gen.presets.errors import PresetFileError, problem
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.synths.amsynth import AMSYNTH_NATIVE
 
 MAGIC = "amSynth"

@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 
 from data_gen.presets.errors import PresetFileError, problem
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 
 KeyMap = dict[str, tuple[str, float, float]]
 _BINARY_MARKERS = ("// Section for ugly compressed binary Data", "$$$$")

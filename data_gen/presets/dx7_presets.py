@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from data_gen.presets.dx7_sysex import Dx7Voice, init_voice
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.synths.dx7 import DX7_VCED
 from data_gen.synths.spec import SynthSpec
 

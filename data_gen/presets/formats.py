@@ -10,7 +10,7 @@ import numpy as np
 
 from data_gen.presets import amsynth_bank, diva_h2p, dx7_presets, dx7_sysex, talnm_preset
 from data_gen.presets.errors import PresetFileError, PresetWarning
-from data_gen.presets.preset_set import ImportedPreset, save_presets, write_bytes_atomic
+from data_gen.presets.presets_json import ImportedPreset, save_presets, write_bytes_atomic
 from data_gen.synths.registry import get_spec
 from data_gen.synths.spec import SynthSpec
 

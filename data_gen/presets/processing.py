@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from data_gen.presets.errors import problem
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.render import rms as rms_filter
 from data_gen.synths.spec import SynthSpec
 

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from data_gen.presets.errors import PresetFileError, problem
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.synths.spec import SynthSpec
 
 # The plug-in's short name where it is not the spec name without underscores.

@@ -2,7 +2,7 @@
 
 Synthetic examples outside the range are redrawn from their own random stream
 (`render.examples.render_example`); hand-crafted presets outside it are dropped with the reason
-`rejection` gives (`presets.processing`, `dataset.preset_sets`). The bounds are
+`rejection` gives (`presets.processing`, `dataset.handcrafted`). The bounds are
 `RenderSettings.rms_range`, (0.01, 1) by default as in the reference.
 """
 

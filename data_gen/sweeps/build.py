@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from data_gen.presets.formats import import_files, vectors_to_presets
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.presets.processing import process_presets
 from data_gen.render import RenderPool
 from data_gen.sweeps.definitions import Sweep, SynthSweeps

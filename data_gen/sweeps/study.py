@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from data_gen.audio import AudioModel
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.render import RenderPool, RenderSettings
 from data_gen.sweeps import build
 from data_gen.sweeps.definitions import ATTRIBUTES, SynthSweeps, get_sweeps

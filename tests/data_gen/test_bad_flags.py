@@ -5,11 +5,11 @@ import stat
 
 import pytest
 
-from data_gen import flag_checks
 from data_gen import generate as cli
-from data_gen.dataset.generator import build_generation_metadata
+from data_gen import generation_flags
+from data_gen.dataset.production import build_generation_metadata
 from data_gen.dataset.writer import DatasetWriteError, DatasetWriter
-from data_gen.presets.preset_set import ImportedPreset, save_presets
+from data_gen.presets.presets_json import ImportedPreset, save_presets
 from tests.data_gen.dataset import fakes
 
 BASE = ["--synth", "minisub", "--audio-model", "mel128", "--split", "train", "--size", "16",
@@ -77,7 +77,7 @@ def test_writer_names_the_folder_it_cannot_create(tmp_path, monkeypatch):
 
 def test_flag_check_accepts_a_good_command(tmp_path):
     args = cli.generation_parser().parse_args([*BASE, "--out", str(tmp_path / "new" / "out")])
-    flag_checks.check_generation(args, 16)
+    generation_flags.check_generation(args, 16)
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

@@ -90,7 +90,7 @@ class FakeModel:
 
 def run(out_dir, *, size=40, seed=3, delay=0.0, fail=(), **kwargs):
     """Generate a tiny dataset with the fakes; keyword arguments go to `generate`."""
-    from data_gen.dataset.generator import generate
+    from data_gen.dataset.synthetic import generate
 
     def factory(spec, settings, workers, timeout_s):
         return FakePool(spec, settings, workers, timeout_s, delay=delay, fail=fail)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from data_gen.dataset import reader
-from data_gen.dataset.generator import generate
+from data_gen.dataset.synthetic import generate
 from tests.data_gen.dataset import fakes
 
 

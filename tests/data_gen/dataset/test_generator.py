@@ -88,7 +88,7 @@ def test_write_error_keeps_completed_shards_and_rerun_finishes(tmp_path, monkeyp
 
 
 def test_writer_rejects_gaps_and_repeats(tmp_path):
-    from data_gen.dataset.generator import build_generation_metadata
+    from data_gen.dataset.production import build_generation_metadata
     from data_gen.dataset.writer import DatasetWriter
 
     meta = build_generation_metadata(
@@ -105,7 +105,7 @@ def test_writer_rejects_gaps_and_repeats(tmp_path):
 
 
 def test_second_writer_on_a_busy_folder_is_refused(tmp_path):
-    from data_gen.dataset.generator import build_generation_metadata
+    from data_gen.dataset.production import build_generation_metadata
     from data_gen.dataset.writer import DatasetWriter
 
     meta = build_generation_metadata(

@@ -3,7 +3,7 @@
 import numpy as np
 
 from data_gen import inspect
-from data_gen.dataset.generator import build_generation_metadata
+from data_gen.dataset.production import build_generation_metadata
 from data_gen.dataset.writer import DatasetWriter
 from tests.data_gen.dataset import fakes
 

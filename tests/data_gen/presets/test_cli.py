@@ -9,7 +9,7 @@ import pytest
 from data_gen.presets import dx7_sysex as sx
 from data_gen.presets import formats
 from data_gen.presets.__main__ import main
-from data_gen.presets.preset_set import load_presets
+from data_gen.presets.presets_json import load_presets
 from data_gen.synths.registry import get_spec
 
 HEXTER = sorted(glob.glob("/usr/share/hexter/dx7_roms.dx7"))

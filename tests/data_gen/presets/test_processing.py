@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from data_gen.presets.amsynth_bank import read_amsynth_bank
 from data_gen.presets.errors import PresetFileError, PresetWarning
-from data_gen.presets.preset_set import ImportedPreset, load_presets
+from data_gen.presets.presets_json import ImportedPreset, load_presets
 from data_gen.presets.processing import presets_to_raw, process_presets
 from data_gen.render.pool import pool_render_fn
 from data_gen.synths.amsynth import AMSYNTH_VST_PATH

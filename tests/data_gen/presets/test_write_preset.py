@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from data_gen.presets import formats
-from data_gen.presets.preset_set import load_presets
+from data_gen.presets.presets_json import load_presets
 from data_gen.presets.processing import process_presets
 from data_gen.synths.registry import get_spec
 from data_gen.synths.sampling import PresetSampler

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data_gen.presets.preset_set import ImportedPreset
+from data_gen.presets.presets_json import ImportedPreset
 from data_gen.sweeps import build
 from data_gen.sweeps.definitions import get_sweeps
 from data_gen.synths.registry import get_spec

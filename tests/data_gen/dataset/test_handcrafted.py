@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from data_gen.dataset import reader
-from data_gen.dataset.preset_sets import write_preset_set
+from data_gen.dataset.handcrafted import write_preset_set
 from tests.data_gen.dataset import fakes
 
 

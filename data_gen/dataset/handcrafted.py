@@ -1,4 +1,4 @@
-"""Given preset vectors (hand-crafted sets) -> the same dataset folder, with a dropped report."""
+"""Hand-crafted preset sets -> dataset folders (rendered as given, RMS-filtered, with a report)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.dataset.generator import (
+from data_gen.dataset.production import (
     AudioModel,
     build_generation_metadata,
     default_pool_factory,
     run_writer,
 )
+from data_gen.render import rms as rms_filter
 
 REPORT_FILE = "preset_report.json"
 
@@ -64,10 +65,10 @@ def write_preset_set(
     drops: dict[int, str] = {}
 
     def results(pool, start: int, end: int):
-        lo, hi = settings.rms_range
         for r in pool.render_presets(presets_NxP[start:end], indices=range(start, end)):
-            if not r.failed and not settings.accepts(r.rms):
-                r.failed, r.error = True, f"rms {r.rms:.4g} outside ({lo}, {hi})"
+            reason = None if r.failed else rms_filter.rejection(r.rms, settings.rms_range)
+            if reason is not None:
+                r.failed, r.error = True, reason
             if r.failed:
                 drops[int(r.index)] = f"render: {r.error}"
             yield r

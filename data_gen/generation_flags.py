@@ -1,0 +1,253 @@
+"""The generation flags, shared by `data_gen.generate` and the Beam launcher (imported by both).
+
+Definitions (every flag with its default in `--help`), checks before anything touches the disk
+(one line per problem), and their resolution into (split, size, seed) and (spec, render
+settings, audio model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from data_gen.dataset import extras as extras_lib
+from data_gen.dataset import schema
+from data_gen.dataset.production import share_cores_with_workers
+from data_gen.dataset.synthetic import PAPER_PRESETS
+from data_gen.efficientat_cache import default_audio_model
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (`prog: error: ...`), not the usage block too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def out_dir_problem(path: str | os.PathLike) -> str | None:
+    """Why `--out` cannot be (or become) a dataset folder, or None."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        return f"--out {out}: is a file, not a folder"
+    existing = out
+    while not existing.exists():
+        if existing.is_symlink():
+            return f"--out {out}: {existing} is a broken link"
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"--out {out}: {existing} is a file, so no folder can be made under it"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"--out {out}: {existing} is not writable"
+    return None
+
+
+def check_common(args: argparse.Namespace) -> None:
+    """Flags shared by `generate` and `presets`; raises ValueError naming the flag."""
+    for flag, value in (
+        ("--shard-size", args.shard_size),
+        ("--batch-size", args.batch_size),
+        ("--workers", args.workers),
+    ):
+        if value < 1:
+            raise ValueError(f"{flag} must be a whole number >= 1, got {value}")
+    if not args.timeout > 0:
+        raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    bad = [f for f in args.formats if f not in schema.FORMATS]
+    if bad or not args.formats or len(set(args.formats)) != len(args.formats):
+        raise ValueError(
+            f"--formats must be a comma-separated subset of {','.join(schema.FORMATS)}, "
+            f"got {','.join(args.formats) or 'nothing'}"
+        )
+    try:
+        extras_lib.check(args.extras)
+    except ValueError as e:
+        raise ValueError(f"--extras: {e}") from e
+    problem = out_dir_problem(args.out)
+    if problem:
+        raise ValueError(problem)
+
+
+def check_generation(args: argparse.Namespace, size: int) -> None:
+    """`generate`'s flags (after --preset is resolved into `size`)."""
+    check_common(args)
+    if size < 1:
+        raise ValueError(f"--size must be >= 1, got {size}")
+    end = size if args.index_end is None else args.index_end
+    if not 0 <= args.index_start < end <= size:
+        raise ValueError(
+            f"--index-start {args.index_start} / --index-end {end}: need 0 <= start < end <= "
+            f"--size {size}"
+        )
+
+
+def _csv(text: str) -> list[str]:
+    return [t for t in text.split(",") if t]
+
+
+def add_common_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of both `generate` and `presets`."""
+    p.add_argument("--synth", default="minisub", help="synth name (data_gen.synths.registry)")
+    p.add_argument(
+        "--audio-model",
+        default=None,
+        help="audio model name (data_gen.audio); default mn04 when its official weights are "
+        "cached, else mel128",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        help="EfficientAT weights: a path/URL, or 'random[:seed]' for a random init",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--formats",
+        type=_csv,
+        default=["array_record", "tfrecord"],
+        help=f"comma-separated subset of {','.join(schema.FORMATS)}; training and TFDS data "
+        "sources read array_record, tf.data reads tfrecord (default: both)",
+    )
+    p.add_argument("--shard-size", type=int, default=4096, help="indices per shard")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="render worker processes (default: one per available core)",
+    )
+    p.add_argument("--batch-size", type=int, default=64, help="clips per audio-model batch")
+    p.add_argument(
+        "--extras",
+        type=_csv,
+        default=[],
+        help=f"optional per-example features: {','.join(extras_lib.EXTRAS)}",
+    )
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds before a hung render")
+    p.add_argument("--device", default=None, help="torch device of the audio model")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="audio-model compute: float16 = CUDA autocast, as the reference embedded its data",
+    )
+    p.add_argument(
+        "--plugin",
+        default=None,
+        help="VST synths (dexed, diva, talnm): the plug-in file; else $JAXPROXY_PLUGIN_<SYNTH>",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--reference-compat",
+        action="store_true",
+        help="the reference's behaviour where we differ: RMS redraws without a cap; hand-crafted "
+        "presets' missing used parameters set to 0.0 (README: differences)",
+    )
+
+
+def generation_parser(
+    prog: str = "python -m data_gen.generate",
+    epilog: str = "subcommands: `merge PART [PART ...] --out DIR` joins index-range parts; "
+    "`presets --presets FILE ...` renders a hand-crafted presets JSON as a dataset "
+    "(each has its own --help).",
+    usage: str | None = None,
+) -> argparse.ArgumentParser:
+    """The flags of a synthetic-set generation (the CLI's and the Beam launcher's)."""
+    p = OneLineParser(
+        prog=prog,
+        usage=usage,
+        description="Generate a (preset, embedding) dataset from random presets.",
+        epilog=epilog,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_common_flags(p)
+    p.add_argument(
+        "--preset",
+        choices=sorted(PAPER_PRESETS),
+        help="the paper's split/size/seed (explicit flags override it)",
+    )
+    p.add_argument("--split", default=None, help="split name, e.g. train, val, test")
+    p.add_argument("--size", type=int, default=None, help="number of examples (indices)")
+    p.add_argument("--seed", type=int, default=None, help="dataset seed")
+    p.add_argument("--index-start", type=int, default=0, help="first index of this part")
+    p.add_argument("--index-end", type=int, default=None, help="end (exclusive) of this part")
+    return p
+
+
+def presets_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="python -m data_gen.generate presets",
+        description="Write a hand-crafted preset set (presets JSON) as a dataset folder.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_common_flags(p)
+    p.add_argument("--presets", required=True, help="presets JSON from data_gen.presets import")
+    p.add_argument("--split", default="test", help="split name")
+    return p
+
+
+def merge_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="python -m data_gen.generate merge",
+        description="Merge complete index-range parts of one dataset.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("parts", nargs="+", help="part folders")
+    p.add_argument("--out", required=True, help="merged output folder (new or empty)")
+    p.add_argument("--copy", action="store_true", help="copy shards instead of hard-linking")
+    return p
+
+
+def resolve(args: argparse.Namespace) -> tuple[str, int, int]:
+    """(split, size, seed) from --preset and the explicit flags; raise naming what is missing."""
+    split, size, seed = PAPER_PRESETS.get(args.preset, (None, None, None))
+    split = args.split or split
+    size = args.size if args.size is not None else size
+    seed = args.seed if args.seed is not None else seed
+    missing = [n for n, v in (("--split", split), ("--size", size), ("--seed", seed)) if v is None]
+    if missing:
+        raise ValueError(f"give {', '.join(missing)} (or --preset {'|'.join(PAPER_PRESETS)})")
+    return split, size, seed
+
+
+def _locate_plugin(spec, plugin: str | None) -> None:
+    """Find a VST synth's plug-in before any work starts; the render workers inherit it."""
+    from data_gen.render.plugins import use_plugin
+
+    if spec.engine == "vst":
+        use_plugin(spec, plugin)
+    elif plugin is not None:
+        raise ValueError(f"--plugin: synth {spec.name!r} is not a VST plug-in ({spec.engine})")
+
+
+def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """(spec, render settings, audio model); bad names exit with the parser's error."""
+    try:
+        extras_lib.check(args.extras)
+        from data_gen.audio import get_audio_model
+        from data_gen.render import RenderSettings
+        from data_gen.synths.registry import get_spec
+
+        spec = get_spec(args.synth)
+        _locate_plugin(spec, args.plugin)
+        args.audio_model = args.audio_model or default_audio_model()
+        model = get_audio_model(
+            args.audio_model, args.weights, args.device, args.dtype, batch_size=args.batch_size
+        )
+    except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
+    if str(model.device).startswith("cpu"):
+        share_cores_with_workers(args.workers)
+    cap = -1 if args.reference_compat else RenderSettings.max_resamples
+    return spec, RenderSettings(sample_rate=model.sample_rate, max_resamples=cap), model
+
+
+def writer_kwargs(args: argparse.Namespace) -> dict:
+    """The writer arguments the common flags set."""
+    return dict(
+        formats=args.formats,
+        shard_size=args.shard_size,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        extras=args.extras,
+        timeout_s=args.timeout,
+        progress=not args.no_progress,
+    )
