@@ -1,7 +1,7 @@
 """Where the official EfficientAT weights are cached, and the default audio model that follows.
 
-Torch-free on purpose: the training configs (`configs/proxy.py`) ask it for their default without
-importing the audio stack.
+Torch-free on purpose: the training configs (`jaxproxy/configs/proxy.py`) ask it for their
+default without importing the audio stack.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The paper's published figures the experiments put beside ours (Tables 3 and 4, Fig. 2, Sec. 6.2).
 
 Each of our synths is compared with the paper synth whose hyperparameters it borrows
-(configs/proxy.py): dx7 -> Dexed (FM), amsynth -> Diva, minisub -> TAL-NoiseMaker (subtractive).
+(jaxproxy/configs/proxy.py): dx7 -> Dexed (FM), amsynth -> Diva, minisub -> TAL-NoiseMaker
+(subtractive).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""configs/proxy.py: the paper's hyperparameters as defaults, locked fields, clear errors."""
+"""The proxy config: the paper's hyperparameters as defaults, locked fields, clear errors."""
 
 import pytest
 
