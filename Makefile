@@ -53,6 +53,8 @@ bench: setup
 	$(BIN)/python -m benchmarks.generate
 	$(BIN)/python -m benchmarks.input_pipeline
 	$(BIN)/python -m benchmarks.train_step
+	$(BIN)/python -m benchmarks.roofline
+	$(BIN)/python -m benchmarks.device_step
 
 clean:
 	rm -rf $(VENV) runs
