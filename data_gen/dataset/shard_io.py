@@ -69,15 +69,25 @@ def count_array_records(path: str | os.PathLike) -> int:
         raise DatasetError(f"{path}: unreadable ArrayRecord shard ({_first_line(e)})") from e
 
 
-def read_array_record(path: str | os.PathLike, expected: int | None = None) -> list[bytes]:
-    """All records of an ArrayRecord file; the count is checked first; errors name the file."""
+def read_array_record(
+    path: str | os.PathLike,
+    expected: int | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> list[bytes]:
+    """Records [start, stop) (default: all) of an ArrayRecord file, after its record count is
+    checked against `expected`; errors name the file."""
     from array_record.python.array_record_module import ArrayRecordReader
 
-    check_count(path, count_array_records(path), expected)
+    count = count_array_records(path)
+    check_count(path, count, expected)
+    stop = count if stop is None else stop
     try:
         reader = ArrayRecordReader(str(path))
         try:
-            return list(reader.read_all())
+            if (start, stop) == (0, count):
+                return list(reader.read_all())
+            return list(reader.read(start, stop))
         finally:
             reader.close()
     except (RuntimeError, ValueError, OSError) as e:
