@@ -150,7 +150,11 @@ class ProxyDataset:
             payloads = self.data_source.__getitems__(positions.tolist())
         except (RuntimeError, ValueError, OSError, IndexError) as e:
             raise DatasetError(self._damaged(positions, e)) from e
-        return self._decode(payloads, features, self.path)
+        try:
+            return self._decode(payloads, features, self.path)
+        except DatasetError as e:  # name the shards behind the batch, not only the folder
+            files = ", ".join(os.path.basename(p) for p in self._shard_paths(positions))
+            raise DatasetError(f"{e} (in {files})") from e
 
     def read_range(
         self, start: int, stop: int, features: Sequence[str] = DEFAULT_FEATURES
@@ -193,14 +197,18 @@ class ProxyDataset:
             schema.check_categoricals(arrays["params"], self._cat_cols, self._cards, where)
         return arrays
 
+    def _shard_paths(self, positions: np.ndarray) -> list[str]:
+        """The ArrayRecord shard files holding the records at `positions`."""
+        shards = self._shards(STREAM_FORMAT)
+        bounds = np.cumsum([s["num_examples"] for s in shards])
+        ks = np.unique(np.searchsorted(bounds, positions, side="right"))
+        return [os.path.join(self.path, shards[min(k, len(shards) - 1)]["file"]) for k in ks]
+
     def _damaged(self, positions: np.ndarray, error: BaseException) -> str:
         """Which shard a failed batched read touched (each is read alone to find it)."""
-        bounds = np.cumsum([s["num_examples"] for s in self._shards(STREAM_FORMAT)])
-        shards = self._shards(STREAM_FORMAT)
-        for k in np.unique(np.searchsorted(bounds, positions, side="right")):
-            path = os.path.join(self.path, shards[min(k, len(shards) - 1)]["file"])
+        for path in self._shard_paths(positions):
             try:
-                shard_io.read_array_record(path, shards[min(k, len(shards) - 1)]["num_examples"])
+                shard_io.read_array_record(path)
             except DatasetError as e:
                 return str(e)
         return f"{self.path}: reading records failed ({str(error).splitlines()[0][:200]})"
