@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_gen.dataset import reader, schema
+from data_gen.dataset import checks, reader, schema
 
 RMS_TOLERANCE = 1e-4  # relative; re-rendering the same preset must give the same clip
 
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="WAV/PNG folder (default DIR/inspect)")
     args = p.parse_args(argv)
     try:
-        features = schema.features_from_json(schema.read_metadata(args.folder)["features"])
+        features = schema.features_from_json(checks.read_metadata(args.folder)["features"])
         # Whole shards are read: keep audio/mel sets to about 1 GB of rows.
         limit = min(args.limit, max(1, 2**30 // schema.record_dtype(features).itemsize))
         meta, rows = reader.read_examples(args.folder, args.format, limit=limit)

@@ -41,7 +41,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from data_gen.dataset import schema
+from data_gen.dataset import checks, schema
 from data_gen.dataset.production import (
     audio_model_json,
     build_generation_metadata,
@@ -128,7 +128,7 @@ def finalize(meta: dict[str, Any], out_dir: str, summaries: Sequence[dict[str, A
         "num_rejected": sum(s["rejected"] for s in summaries),
         "complete": True,
     }
-    schema.check_metadata(final, out_dir)
+    checks.check_metadata(final, out_dir)
     schema.write_dataset_info(out_dir, final)
 
 
@@ -146,7 +146,7 @@ def run_pipeline(
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     if os.path.exists(os.path.join(out_dir, schema.METADATA_FILE)):
-        found = schema.read_metadata(out_dir, require_complete=False)
+        found = checks.read_metadata(out_dir, require_complete=False)
         diffs = schema.identity_mismatches(found, meta)
         if diffs:
             raise DatasetWriteError(f"{out_dir} holds a different dataset: {'; '.join(diffs)}")
@@ -172,7 +172,7 @@ def run_pipeline(
             | "Gather" >> beam.combiners.ToList()
             | "Metadata" >> beam.Map(lambda summaries: finalize(meta, out_dir, summaries))
         )
-    return schema.read_metadata(out_dir)
+    return checks.read_metadata(out_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from data_gen.dataset import schema
+from data_gen.dataset import checks, schema
 
 # Identity keys that legitimately differ between parts.
 _PART_KEYS = ("index_start", "index_end")
@@ -22,7 +22,7 @@ def merge(
 
     Parts split on multiples of the shard size merge into exactly the folder one run writes.
     """
-    metas = [schema.read_metadata(p) for p in parts]  # raises on incomplete parts
+    metas = [checks.read_metadata(p) for p in parts]  # raises on incomplete parts
     if not metas:
         raise ValueError("merge: no parts given")
     first = metas[0]
@@ -69,7 +69,7 @@ def merge(
         "num_rejected": sum(m.get("num_rejected", 0) for m in metas),
         "complete": True,
     }
-    schema.check_metadata(merged, str(out))
+    checks.check_metadata(merged, str(out))
     schema.write_dataset_info(out, merged)
     return merged
 

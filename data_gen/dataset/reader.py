@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.dataset import schema, shard_io
+from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
 
 
@@ -26,10 +26,10 @@ def read_examples(
     then its indices against the shard's range and its categorical values against the spec;
     errors name the shard.
     """
-    meta = schema.read_metadata(out_dir, require_complete=require_complete)
+    meta = checks.read_metadata(out_dir, require_complete=require_complete)
     features = schema.features_from_json(meta["features"])
     codec = ExampleCodec(features)
-    cat_cols, cards = schema.categorical_columns(meta["synth"])
+    cat_cols, cards = checks.categorical_columns(meta["synth"])
     fmt = fmt or meta["formats"][0]
     if fmt not in meta["formats"]:
         raise schema.DatasetError(f"{out_dir}: no {fmt} shards; formats: {meta['formats']}")
@@ -52,7 +52,7 @@ def read_examples(
                 f"{path}: indices not increasing within [{shard['index_start']}, "
                 f"{shard['index_end']})"
             )
-        schema.check_categoricals(arrays["params"], cat_cols, cards, str(path))
+        checks.check_categoricals(arrays["params"], cat_cols, cards, str(path))
         parts.append(schema.to_rows(features, arrays))
     rows = np.concatenate(parts) if parts else np.zeros(0, schema.record_dtype(features))
     return meta, rows

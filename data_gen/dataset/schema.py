@@ -1,10 +1,11 @@
-"""The dataset contract, defined once: features, metadata, TFDS folder layout and every check.
+"""The dataset contract, defined once: features, metadata and the TFDS folder layout.
 
 numpy-only (TFDS, itself TensorFlow-free here, is imported lazily), so both halves import it:
 `data_gen` writes with it, `jaxproxy.data` reads with it. A complete folder is a TFDS dataset:
 `dataset_info.json` + `features.json` (a `FeaturesDict`) + `metadata.json` (TFDS's metadata
 dict: the synth spec, render settings, audio model, renderer, seed, shards) + shards named
 `{dataset}-{split}.{format}-{k:05d}-of-{n:05d}` holding `tf.Example`s (`data_gen.dataset.codec`).
+Reading a folder back with every check is `data_gen.dataset.checks.read_metadata`.
 """
 
 from __future__ import annotations
@@ -105,56 +106,6 @@ def tfds_features(features: Sequence[Feature]):
     return tfds.features.FeaturesDict(
         {f.name: tfds.features.Tensor(shape=f.shape, dtype=f.np_dtype) for f in features}
     )
-
-
-# ---- the synth spec inside the metadata -------------------------------------------------------
-def spec_fingerprint(spec_json: Mapping[str, Any], where: str) -> str:
-    """The fingerprint of a spec's JSON form, recomputed by `SynthSpec` (numpy-only).
-
-    The JSON must be exactly what its spec writes back (`to_json`): an edit the spec would
-    silently override (a cardinality that disagrees with the allowed values) is refused.
-    """
-    from data_gen.synths.spec import SynthSpec
-
-    try:
-        spec = SynthSpec.from_json(dict(spec_json))
-    except (KeyError, TypeError, ValueError) as e:
-        raise DatasetError(f"{where}: field 'synth' is not a valid synth spec ({e})") from e
-    canonical = spec.to_json()
-    if json.dumps(canonical, sort_keys=True) != json.dumps(spec_json, sort_keys=True):
-        params = spec_json.get("params", [])
-        edited = [
-            p.get("name", i)
-            for i, (p, q) in enumerate(zip(params, canonical["params"], strict=False))
-            if json.dumps(p, sort_keys=True) != json.dumps(q, sort_keys=True)
-        ]
-        raise DatasetError(
-            f"{where}: field 'synth' was edited (parameters {edited[:5]} contradict themselves, "
-            "e.g. a cardinality that disagrees with the allowed values); regenerate the dataset"
-        )
-    return spec.fingerprint()
-
-
-def categorical_columns(spec_json: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(columns of `params`, cardinalities) of the spec's used categorical parameters."""
-    used = [p for p in spec_json.get("params", []) if p.get("used", True)]
-    cols = [i for i, p in enumerate(used) if p.get("kind") == "cat"]
-    return np.array(cols, np.int64), np.array([int(used[i]["cardinality"]) for i in cols])
-
-
-def check_categoricals(params_NxP: np.ndarray, cols: np.ndarray, cards: np.ndarray, where: str):
-    """Raise DatasetError unless every categorical entry is an integer index below its card."""
-    if not len(cols) or not len(params_NxP):
-        return
-    values = params_NxP[:, cols]
-    bad = (values < 0) | (values >= cards) | (values != np.floor(values))
-    if bad.any():
-        row, j = np.argwhere(bad)[0]
-        raise DatasetError(
-            f"{where}: {int(bad.sum())} categorical value(s) are not valid indices, first: row "
-            f"{int(row)}, params[{int(cols[j])}] = {values[row, j]!r} (cardinality {cards[j]}); "
-            "the data do not match the synth spec in the metadata"
-        )
 
 
 # ---- naming -----------------------------------------------------------------------------------
@@ -294,8 +245,8 @@ def write_dataset_info(out_dir: str | os.PathLike, meta: Mapping[str, Any]) -> N
 
     out = Path(out_dir)
     fmts = meta["formats"]
-    counts = [s["num_examples"] for s in _shards_of(meta, fmts[0])]
-    num_bytes = sum((out / s["file"]).stat().st_size for s in _shards_of(meta, fmts[0]))
+    counts = [s["num_examples"] for s in shards_of(meta, fmts[0])]
+    num_bytes = sum((out / s["file"]).stat().st_size for s in shards_of(meta, fmts[0]))
     template = naming.ShardedFileTemplate(
         data_dir=out, dataset_name=dataset_name(meta), split=meta["split"], filetype_suffix=fmts[0]
     )
@@ -322,134 +273,5 @@ def write_dataset_info(out_dir: str | os.PathLike, meta: Mapping[str, Any]) -> N
             os.replace(os.path.join(scratch, name), out / name)
 
 
-def _shards_of(meta: Mapping[str, Any], fmt: str) -> list[dict[str, Any]]:
+def shards_of(meta: Mapping[str, Any], fmt: str) -> list[dict[str, Any]]:
     return sorted((s for s in meta["shards"] if s["format"] == fmt), key=lambda s: s["index_start"])
-
-
-def read_metadata(out_dir: str | os.PathLike, *, require_complete: bool = True) -> dict[str, Any]:
-    """Read and check a folder's metadata; raise DatasetError naming the file and the field.
-
-    A complete folder is checked in full: the synth spec's fingerprint is recomputed, the
-    features agree with the spec and the audio model, every format's shards tile the index range
-    once, shard counts add up to `num_examples` (with the failed indices, to the range) and agree
-    with `dataset_info.json`.
-    """
-    folder = Path(out_dir)
-    path = folder / METADATA_FILE
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such dataset folder")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no metadata.json; not a dataset folder")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON ({e})") from e
-    if not isinstance(meta, dict):
-        raise DatasetError(f"{path}: expected a JSON object")
-    if meta.get("format_version") == 1:
-        raise DatasetError(
-            f"{folder} is a dataset in the old layout (format_version 1, no TFDS files); "
-            f"upgrade it in place with: {UPGRADE_COMMAND.format(folder=folder)}"
-        )
-    for key in ("format_version", "complete", "features", "shards", "num_examples", "split"):
-        if key not in meta:
-            raise DatasetError(f"{path}: field {key!r} is missing")
-    if meta["format_version"] != FORMAT_VERSION:
-        raise DatasetError(
-            f"{path}: field 'format_version' is {meta['format_version']!r}, this code reads "
-            f"{FORMAT_VERSION}"
-        )
-    try:
-        features_from_json(meta["features"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise DatasetError(f"{path}: field 'features': {e}") from e
-    if require_complete:
-        if meta["complete"] is not True or not (folder / DATASET_INFO_FILE).is_file():
-            raise DatasetError(
-                f"{path}: the dataset is incomplete (generation did not finish); rerun the "
-                "generation command to complete it"
-            )
-        check_metadata(meta, str(path))
-        check_dataset_info(folder, meta)
-    return meta
-
-
-def check_metadata(meta: Mapping[str, Any], where: str) -> None:
-    """The checks of a complete metadata dict that need no file reads (see `read_metadata`)."""
-    for key in ("synth", "synth_fingerprint", "audio_model", "formats", "index_start", "index_end"):
-        if key not in meta:
-            raise DatasetError(f"{where}: field {key!r} is missing")
-    fingerprint = spec_fingerprint(meta["synth"], where)
-    if fingerprint != meta["synth_fingerprint"]:
-        raise DatasetError(
-            f"{where}: field 'synth' does not match 'synth_fingerprint' (recomputed "
-            f"{fingerprint}, stored {meta['synth_fingerprint']}): the spec was edited after "
-            "generation; regenerate the dataset"
-        )
-    features = {f.name: f for f in features_from_json(meta["features"])}
-    num_used = sum(1 for p in meta["synth"].get("params", []) if p.get("used", True))
-    expected = {
-        "params": (num_used,),
-        "embedding": (meta["audio_model"].get("embedding_dim"),),
-        "rms": (),
-        "index": (),
-    }
-    for name, shape in expected.items():
-        if name not in features or features[name].shape != shape:
-            got = list(features[name].shape) if name in features else "missing"
-            raise DatasetError(
-                f"{where}: field 'features.{name}': expected shape {list(shape)} (from the synth "
-                f"spec and audio model), got {got}"
-            )
-    start, end = meta["index_start"], meta["index_end"]
-    failed = meta.get("failed_indices", [])
-    if len(set(failed)) != len(failed) or any(not start <= i < end for i in failed):
-        raise DatasetError(f"{where}: field 'failed_indices' repeats or leaves [{start}, {end})")
-    for fmt in meta["formats"]:
-        shards = _shards_of(meta, fmt)
-        pos = start
-        for s in shards:
-            lo, hi, n = s["index_start"], s["index_end"], s["num_examples"]
-            if lo != pos or not lo < hi or not 0 <= n <= hi - lo:
-                raise DatasetError(
-                    f"{where}: field 'shards': {fmt} shard {s['file']} covers [{lo}, {hi}) with "
-                    f"{n} examples; expected a range starting at index {pos} (every index "
-                    "exactly once)"
-                )
-            pos = hi
-        total = sum(s["num_examples"] for s in shards)
-        if pos != end or total != meta["num_examples"] or total + len(failed) != end - start:
-            raise DatasetError(
-                f"{where}: {fmt} shards cover [{start}, {pos}) with {total} examples, but the "
-                f"metadata says [{start}, {end}) with num_examples {meta['num_examples']} and "
-                f"{len(failed)} failed indices"
-            )
-
-
-def check_dataset_info(folder: Path, meta: Mapping[str, Any]) -> None:
-    """`dataset_info.json`'s shard lengths must be the metadata's."""
-    path = folder / DATASET_INFO_FILE
-    try:
-        info = json.loads(path.read_text())
-        (split,) = [s for s in info["splits"] if s["name"] == meta["split"]]
-        lengths = [int(n) for n in split["shardLengths"]]
-    except (ValueError, KeyError, TypeError) as e:
-        raise DatasetError(f"{path}: no readable split {meta['split']!r} ({e})") from e
-    from tensorflow_datasets.core.features.feature import FeatureConnector
-
-    features_path = folder / "features.json"
-    try:
-        stored = FeatureConnector.from_config(str(folder)).get_tensor_info()
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DatasetError(f"{features_path}: unreadable ({e})") from e
-    if stored != tfds_features(features_from_json(meta["features"])).get_tensor_info():
-        raise DatasetError(
-            f"{features_path} does not describe the features in {METADATA_FILE} (field "
-            "'features'); one of them was edited after generation"
-        )
-    wanted = [s["num_examples"] for s in _shards_of(meta, meta["formats"][0])]
-    if lengths != wanted:
-        raise DatasetError(
-            f"{path}: field 'splits.shardLengths' is {lengths[:8]}, {METADATA_FILE} says "
-            f"{wanted[:8]}"
-        )

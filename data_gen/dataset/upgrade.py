@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.dataset import schema, shard_io
+from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
 from data_gen.dataset.writer import ShardGroup
 
@@ -45,7 +45,7 @@ def upgrade(folder: str | Path) -> dict[str, Any]:
     old = json.loads(path.read_text())
     if old.get("format_version") == schema.FORMAT_VERSION:
         _remove_old_shards(folder)
-        return schema.read_metadata(folder)
+        return checks.read_metadata(folder)
     if old.get("format_version") != 1 or old.get("complete") is not True:
         raise schema.DatasetError(
             f"{path}: only complete format_version 1 folders can be upgraded (finish generating "
@@ -64,10 +64,10 @@ def upgrade(folder: str | Path) -> dict[str, Any]:
         group.write(rows)
         meta["shards"] += group.commit()
     meta["complete"] = True
-    schema.check_metadata(meta, str(path))
+    checks.check_metadata(meta, str(path))
     schema.write_dataset_info(folder, meta)
     _remove_old_shards(folder)
-    return schema.read_metadata(folder)
+    return checks.read_metadata(folder)
 
 
 def _remove_old_shards(folder: Path) -> None:

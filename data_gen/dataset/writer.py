@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.dataset import schema, shard_io
+from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
 
 
@@ -116,7 +116,7 @@ class DatasetWriter:
     def _open(self, wanted: dict[str, Any]) -> dict[str, Any]:
         path = self.out_dir / schema.METADATA_FILE
         if path.exists():
-            found = schema.read_metadata(self.out_dir, require_complete=False)
+            found = checks.read_metadata(self.out_dir, require_complete=False)
             diffs = schema.identity_mismatches(found, wanted)
             if diffs:
                 raise DatasetWriteError(
@@ -262,7 +262,7 @@ class DatasetWriter:
             return  # an unfinished range: stays incomplete, a rerun resumes
         if not self.meta["complete"]:
             meta = {**self.meta, "complete": True}
-            schema.check_metadata(meta, str(self.out_dir))
+            checks.check_metadata(meta, str(self.out_dir))
             schema.write_dataset_info(self.out_dir, meta)  # TFDS files, metadata.json complete
             self.meta = meta
 

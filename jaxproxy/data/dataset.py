@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.dataset import schema, shard_io
+from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
 from data_gen.dataset.schema import DatasetError
 
@@ -29,7 +29,7 @@ class DatasetMismatchError(ValueError):
 class ProxyDataset:
     """One dataset folder (one synth x audio model x split): a TFDS dataset read as numpy arrays.
 
-    Opening checks the metadata (`schema.read_metadata`: fingerprint, coverage, counts) and each
+    Opening checks the metadata (`checks.read_metadata`: fingerprint, coverage, counts) and each
     ArrayRecord shard's record count against it, naming the shard, before any record is used.
     """
 
@@ -38,7 +38,7 @@ class ProxyDataset:
         self.metadata = dict(metadata)
         self.features = {f.name: f for f in schema.features_from_json(metadata["features"])}
         self.codec = ExampleCodec(list(self.features.values()))
-        self._cat_cols, self._cards = schema.categorical_columns(metadata["synth"])
+        self._cat_cols, self._cards = checks.categorical_columns(metadata["synth"])
         for shard in self._shards(self.formats[0]):
             path = os.path.join(folder, shard["file"])
             if not os.path.isfile(path):
@@ -194,7 +194,7 @@ class ProxyDataset:
     def _decode(self, payloads: Sequence[bytes], features: Sequence[str], where: str) -> Batch:
         arrays = self.codec.decode(payloads, [self._feature(n).name for n in features], where)
         if "params" in arrays:
-            schema.check_categoricals(arrays["params"], self._cat_cols, self._cards, where)
+            checks.check_categoricals(arrays["params"], self._cat_cols, self._cards, where)
         return arrays
 
     def _shard_paths(self, positions: np.ndarray) -> list[str]:
@@ -243,7 +243,7 @@ def open_dataset(
 ) -> ProxyDataset:
     """Opens a dataset folder (or `path/split`), refusing one that does not match expectations."""
     folder = _resolve_folder(path, split)
-    meta = schema.read_metadata(folder)
+    meta = checks.read_metadata(folder)
     _expect(folder, "split", meta["split"], split)
     _expect(folder, "synth.name", meta["synth"].get("name"), expect_synth)
     _expect(folder, "synth_fingerprint", meta["synth_fingerprint"], expect_synth_fingerprint)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from data_gen.dataset import schema
+from data_gen.dataset import checks, schema
 from data_gen.dataset.writer import DatasetWriter
 
 
@@ -94,7 +94,7 @@ def write_fake_dataset(
         if n not in ("params", "embedding", "rms", "index")
     }
     meta = schema.build_metadata(
-        synth=synth, synth_fingerprint=schema.spec_fingerprint(synth, "fake"),
+        synth=synth, synth_fingerprint=checks.spec_fingerprint(synth, "fake"),
         render={"sample_rate": 32000},
         audio_model={"name": audio_model, "embedding_dim": embedding_dim, "sample_rate": 32000,
                      "version": "0"},

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data_gen.dataset import schema, shard_io
+from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
 
 
@@ -116,12 +116,12 @@ def test_array_record_shard_roundtrip(tmp_path):
 
 def test_metadata_checks(tmp_path):
     with pytest.raises(FileNotFoundError, match="metadata.json"):
-        schema.read_metadata(tmp_path)
+        checks.read_metadata(tmp_path)
     meta = schema.build_metadata(**_kwargs())
     schema.write_metadata(tmp_path, meta)
     with pytest.raises(ValueError, match="incomplete"):
-        schema.read_metadata(tmp_path)
-    assert schema.read_metadata(tmp_path, require_complete=False)["seed"] == 1
+        checks.read_metadata(tmp_path)
+    assert checks.read_metadata(tmp_path, require_complete=False)["seed"] == 1
     other = {**meta, "seed": 2}
     assert schema.identity_mismatches(meta, other) == ["seed (folder has 1, asked for 2)"]
     with pytest.raises(ValueError, match="formats"):
@@ -134,7 +134,7 @@ def test_metadata_checks(tmp_path):
 def test_old_layout_names_the_folder_and_the_upgrade_command(tmp_path):
     (tmp_path / "metadata.json").write_text('{"format_version": 1, "complete": true}')
     with pytest.raises(schema.DatasetError) as e:
-        schema.read_metadata(tmp_path)
+        checks.read_metadata(tmp_path)
     assert str(tmp_path) in str(e.value)
     assert f"python -m data_gen.dataset.upgrade {tmp_path}" in str(e.value)
 

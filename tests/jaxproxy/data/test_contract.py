@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data_gen.dataset import schema, writer
+from data_gen.dataset import checks, schema, writer
 from data_gen.dataset.codec import ExampleCodec
 from jaxproxy.data import open_dataset
 from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json
@@ -16,7 +16,7 @@ def _write(folder, formats, extras=None):
     arrays = fake_arrays(50, 8)
     arrays.update(extras or {})
     meta = schema.build_metadata(
-        synth=synth, synth_fingerprint=schema.spec_fingerprint(synth, "test"),
+        synth=synth, synth_fingerprint=checks.spec_fingerprint(synth, "test"),
         render={"sample_rate": 32000},
         audio_model={"name": "fake", "embedding_dim": 8, "sample_rate": 32000, "version": "0"},
         seed=0, split="train",
@@ -58,7 +58,7 @@ def test_tfrecord_shards_hold_the_same_tf_examples(tmp_path):
     info = tfds.builder_from_directory(tmp_path).info
     assert info.file_format.value == "array_record"
     assert [f.value for f in info.alternative_file_formats] == ["tfrecord"]
-    meta = schema.read_metadata(tmp_path)
+    meta = checks.read_metadata(tmp_path)
     tf_files = sorted(s["file"] for s in meta["shards"] if s["format"] == "tfrecord")
     ar_files = [f.replace("tfrecord", "array_record") for f in tf_files]
     tf_payloads = [p for f in tf_files for p in shard_io.read_tfrecord(tmp_path / f)]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data_gen.dataset import schema
+from data_gen.dataset import checks
 from jaxproxy.data import DatasetMismatchError, open_dataset
 from tests.jaxproxy.fake_data import write_fake_dataset
 
@@ -22,7 +22,7 @@ def test_open_with_matching_expectations(written):
     ds = open_dataset(
         folder,
         expect_synth="fakesynth",
-        expect_synth_fingerprint=schema.read_metadata(folder)["synth_fingerprint"],
+        expect_synth_fingerprint=checks.read_metadata(folder)["synth_fingerprint"],
         expect_audio_model="fake",
         expect_embedding_dim=8,
         expect_num_params=5,
