@@ -65,7 +65,7 @@ def test_paper_era_diva_converts_bit_for_bit_and_trains(tmp_path, capsys):
     arrays = ds.load_arrays(("params", "embedding"))
     assert arrays["params"].tobytes() == presets.tobytes()
     assert arrays["embedding"].tobytes() == emb.tobytes()
-    assert ds.metadata.raw["reference_configs"]["seed_offset"] == 500 and ds.split == "train"
+    assert ds.metadata["reference_configs"]["seed_offset"] == 500 and ds.split == "train"
 
     config = proxy_config.get_config("synth=diva@paper_era,encoder=hn_oh,audio_model=mn04,smoke")
     config.train_data, config.val_data = str(tmp_path / "train"), str(tmp_path / "val")
@@ -94,7 +94,7 @@ def test_hand_crafted_split_folder_with_specgrams_and_stats(tmp_path):
         assert ds.num_examples == size and ds.synth_name == "talnm"
         mel = ds.load_arrays(("mel",))["mel"]
         np.testing.assert_array_equal(mel, mels[split][:, 0])
-        assert ds.metadata.raw["mel_stats"]["min"] == -80.0
+        assert ds.metadata["mel_stats"]["min"] == -80.0
         assert (tmp_path / "out" / split / "reference_presets.json").is_file()
 
 
