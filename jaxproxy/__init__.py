@@ -4,10 +4,10 @@ from typing import Any
 
 
 def load_proxy(folder: str) -> Any:
-    """Loads an exported proxy: `proxy(presets_BxP) -> emb_BxE`, usable under jit and grad.
+    """Loads an exported proxy: `proxy(presets_BxP) -> emb_BxE`, usable under jit, grad and vmap.
 
-    See `jaxproxy.export.Proxy`; imported lazily so `import jaxproxy` stays light.
+    See `jaxproxy.proxy_loader.Proxy`; imported lazily so `import jaxproxy` stays light.
     """
-    from jaxproxy.export import Proxy
+    from jaxproxy.proxy_loader import Proxy
 
     return Proxy(folder)

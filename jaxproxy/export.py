@@ -1,9 +1,11 @@
 """Export a trained proxy to a self-describing folder, and load it back as a jittable function.
 
 The folder holds `weights.npz` (parameters and BatchNorm statistics as a plain array dict),
-`config.json`, `synth_spec.json`, `proxy.json` (dimensions) and `encode.jaxexport`, a
-`jax.export` serialization of `encode(weights, presets_BxP) -> emb_BxE` with a symbolic batch
-size and first-order derivatives. Loading needs neither the encoder code nor the config:
+`config.json`, `synth_spec.json`, `proxy.json` (dimensions and the used parameters' names, kinds
+and cardinalities), `encode.jaxexport` and `encode_soft.jaxexport` (`jax.export` serializations
+of `encode(weights, presets_BxP)` and `encode_soft(weights, soft_BxW)` -> emb_BxE with a symbolic
+batch size and first-order derivatives) and `load_proxy.py`, a copy of `jaxproxy.proxy_loader`
+that loads it all with only jax and numpy (jit, grad and vmap; see that module):
 
   python -m jaxproxy.export --workdir=runs/dx7_tfm --out=exports/dx7_tfm --checkpoint=best_mrr
 """
@@ -24,14 +26,18 @@ import optax
 from absl import app, flags
 from flax import nnx
 
-from jaxproxy import models
+from jaxproxy import models, proxy_loader
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.logs import setup_cli_logging
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.trainers import proxy, proxy_step
 
-WEIGHTS_FILE, FUNCTION_FILE, INFO_FILE = "weights.npz", "encode.jaxexport", "proxy.json"
-CONFIG_FILE, SPEC_FILE = "config.json", "synth_spec.json"
+WEIGHTS_FILE, INFO_FILE = proxy_loader.WEIGHTS_FILE, proxy_loader.INFO_FILE
+FUNCTION_FILE, SOFT_FUNCTION_FILE = proxy_loader.HARD_FILE, proxy_loader.SOFT_FILE
+CONFIG_FILE, SPEC_FILE = proxy_loader.CONFIG_FILE, proxy_loader.SPEC_FILE
+LOADER_FILE = "load_proxy.py"
+FORMAT_VERSION = 2  # 2: soft function, "inputs" in proxy.json, load_proxy.py
+Proxy = proxy_loader.Proxy
 _PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 
 
@@ -55,36 +61,43 @@ def export_model(
     encode_state = proxy_step.make_encode(model_def)
     weights, treedef = _flat_weights({"params": params, "batch_stats": batch_stats})
     names = list(weights)
+    layout = PresetLayout.from_spec_json(spec_json)
 
-    def encode(weights_by_name: dict[str, jax.Array], presets_BxP: jax.Array) -> jax.Array:
-        tree = jax.tree_util.tree_unflatten(treedef, [weights_by_name[n] for n in names])
-        return encode_state(tree["params"], tree["batch_stats"], presets_BxP)
+    def encoder(soft: bool):
+        def encode(weights_by_name: dict[str, jax.Array], presets: jax.Array) -> jax.Array:
+            tree = jax.tree_util.tree_unflatten(treedef, [weights_by_name[n] for n in names])
+            return encode_state(tree["params"], tree["batch_stats"], presets, soft=soft)
+
+        return jax.jit(encode)
 
     num_params = models.count_params(model)
-    (batch,) = jax.export.symbolic_shape("batch")
-    presets_spec = jax.ShapeDtypeStruct((batch, spec_num_used(spec_json)), jnp.float32)
     weight_specs = {n: jax.ShapeDtypeStruct(w.shape, w.dtype) for n, w in weights.items()}
-    try:
-        exported = jax.export.export(jax.jit(encode), platforms=_PLATFORMS)(
-            weight_specs, presets_spec
-        )
-    except Exception:  # a jaxlib without some platform's lowering rules: this platform only
-        exported = jax.export.export(jax.jit(encode))(weight_specs, presets_spec)
+    hard = _export(encoder(False), weight_specs, layout.n_used)
+    soft = _export(encoder(True), weight_specs, layout.onehot_width)
 
     tmp = out_dir.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     np.savez(os.path.join(tmp, WEIGHTS_FILE), **weights)
-    with open(os.path.join(tmp, FUNCTION_FILE), "wb") as f:
-        f.write(exported.serialize(vjp_order=1))
+    for name, exported in ((FUNCTION_FILE, hard), (SOFT_FUNCTION_FILE, soft)):
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(exported.serialize(vjp_order=1))
+    shutil.copyfile(proxy_loader.__file__, os.path.join(tmp, LOADER_FILE))
+    used = [p for p in spec_json["params"] if p.get("used", True)]
     info = {
-        "format_version": 1,
+        "format_version": FORMAT_VERSION,
         "encoder": config.get("encoder"),
         "synth": spec_json.get("name"),
-        "num_used_params": spec_num_used(spec_json),
+        "num_used_params": layout.n_used,
+        "soft_width": layout.onehot_width,
+        "inputs": {
+            "names": [str(p.get("name", f"param{i}")) for i, p in enumerate(used)],
+            "kinds": [p["kind"] for p in used],
+            "cardinalities": [int(p.get("cardinality", -1)) for p in used],
+        },
         "embedding_dim": int(embedding_dim),
         "num_trainable_params": num_params,
-        "platforms": list(exported.platforms),
+        "platforms": list(hard.platforms),
     }
     for name, payload in ((CONFIG_FILE, dict(config)), (SPEC_FILE, spec_json), (INFO_FILE, info)):
         with open(os.path.join(tmp, name), "w") as f:
@@ -94,8 +107,14 @@ def export_model(
     return out_dir
 
 
-def spec_num_used(spec_json: Mapping[str, Any]) -> int:
-    return PresetLayout.from_spec_json(spec_json).n_used
+def _export(fn, weight_specs: dict[str, jax.ShapeDtypeStruct], width: int):
+    """`jax.export` of fn(weights, x) for x float32[batch, width], batch symbolic."""
+    (batch,) = jax.export.symbolic_shape("batch")
+    x_spec = jax.ShapeDtypeStruct((batch, width), jnp.float32)
+    try:
+        return jax.export.export(fn, platforms=_PLATFORMS)(weight_specs, x_spec)
+    except Exception:  # a jaxlib without some platform's lowering rules: this platform only
+        return jax.export.export(fn)(weight_specs, x_spec)
 
 
 def export_from_workdir(workdir: str, out_dir: str, checkpoint: str = "best_mrr") -> str:
@@ -131,53 +150,6 @@ def export_from_workdir(workdir: str, out_dir: str, checkpoint: str = "best_mrr"
         spec_json=spec_json,
         embedding_dim=data_facts["embedding_dim"],
     )
-
-
-class Proxy:
-    """A loaded proxy: `proxy(presets_BxP) -> emb_BxE`, usable under jit, grad and vmap.
-
-    Attributes:
-      weights: the plain array dict (jax arrays) the function is applied with.
-      info, config, spec_json: the export's JSON files.
-    """
-
-    def __init__(self, folder: str):
-        self.folder = folder
-        paths = {n: os.path.join(folder, n) for n in (WEIGHTS_FILE, FUNCTION_FILE, INFO_FILE)}
-        for path in paths.values():
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"{path} is missing: is {folder} a jaxproxy export?")
-        with open(paths[INFO_FILE]) as f:
-            self.info = json.load(f)
-        with open(os.path.join(folder, CONFIG_FILE)) as f:
-            self.config = json.load(f)
-        with open(os.path.join(folder, SPEC_FILE)) as f:
-            self.spec_json = json.load(f)
-        with np.load(paths[WEIGHTS_FILE]) as npz:
-            self.weights = {name: jnp.asarray(npz[name]) for name in npz.files}
-        with open(paths[FUNCTION_FILE], "rb") as f:
-            self._exported = jax.export.deserialize(bytearray(f.read()))
-
-    @property
-    def num_params(self) -> int:
-        """P, the preset vector length the proxy expects."""
-        return int(self.info["num_used_params"])
-
-    @property
-    def embedding_dim(self) -> int:
-        return int(self.info["embedding_dim"])
-
-    def apply(self, weights: Mapping[str, jax.Array], presets_BxP: jax.Array) -> jax.Array:
-        """The proxy with explicit weights (e.g. to differentiate with respect to them)."""
-        if presets_BxP.ndim != 2 or presets_BxP.shape[1] != self.num_params:
-            raise ValueError(
-                f"proxy {self.folder}: presets must be float32[B, {self.num_params}] "
-                f"(synth {self.info['synth']!r}), got shape {tuple(presets_BxP.shape)}"
-            )
-        return self._exported.call(dict(weights), presets_BxP.astype(jnp.float32))
-
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
-        return self.apply(self.weights, presets_BxP)
 
 
 def main(argv: list[str]) -> None:

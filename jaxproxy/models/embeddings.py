@@ -1,4 +1,13 @@
-"""Input layers: one-hot encoding, the preset tokenizer and sinusoidal positions."""
+"""Input layers: one-hot encoding, the preset tokenizer, sinusoidal positions, input validity.
+
+Encoders take either *hard* presets float32[B, P] (categorical entries hold category indices) or
+*soft* presets float32[B, W] in the one-hot layout (`PresetLayout.onehot_width` columns:
+numerical values and binary probabilities, then one probability vector per categorical
+parameter). A soft input embeds as the expectation of the hard embeddings: the one-hot encoder
+takes it as is, the tokenizer mixes the categorical table rows with the probabilities. So
+`one_hot_encode(presets)` fed as a soft input gives exactly the hard output, and gradients reach
+the categorical and binary inputs too.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +43,43 @@ def one_hot_encode(presets_BxP: jax.Array, layout: PresetLayout, dtype: Dtype = 
     hit_BxW = picked_BxW == category_W.astype(presets_BxP.dtype)
     onehot_BxW = jnp.where(is_cat_W, hit_BxW.astype(presets_BxP.dtype), picked_BxW)
     return onehot_BxW.astype(dtype or jnp.float32)
+
+
+def valid_presets(presets_BxP: jax.Array, layout: PresetLayout) -> jax.Array:
+    """bool[B]: every numerical/binary value in [0, 1], every category an integer in [0, card).
+
+    Under jit no error can be raised, so the encoders give invalid rows a NaN embedding instead
+    (a loss on them is NaN, which the trainers' NaN stop reports) rather than a silent all-zero
+    one-hot or a neighbouring parameter's table row.
+    """
+    noncat_BxN = presets_BxP[:, layout.noncat_idx]
+    ok_B = jnp.all((noncat_BxN >= 0) & (noncat_BxN <= 1), axis=1)
+    if layout.n_cat:
+        cat_BxK = presets_BxP[:, layout.cat_idx]
+        cards_K = jnp.asarray(layout.cat_cards, presets_BxP.dtype)
+        whole_BxK = (cat_BxK == jnp.round(cat_BxK)) & (cat_BxK >= 0) & (cat_BxK < cards_K)
+        ok_B = ok_B & jnp.all(whole_BxK, axis=1)
+    return ok_B
+
+
+def nan_where_invalid(emb_BxE: jax.Array, valid_B: jax.Array) -> jax.Array:
+    return jnp.where(valid_B[:, None], emb_BxE, jnp.nan)
+
+
+def check_soft(soft_BxW: jax.Array, layout: PresetLayout, model: str) -> None:
+    if soft_BxW.ndim != 2 or soft_BxW.shape[1] != layout.onehot_width:
+        raise ValueError(
+            f"{model}: soft presets must have shape (batch, {layout.onehot_width}) (the one-hot "
+            f"layout) for synth {layout.name!r}, got {soft_BxW.shape}"
+        )
+
+
+def _category_owner(layout: PresetLayout) -> np.ndarray:
+    """float32[K, sum_card]: 1 where table row c belongs to categorical parameter k."""
+    owner_KxC = np.zeros((layout.n_cat, layout.sum_card), np.float32)
+    for k, (offset, card) in enumerate(zip(layout.cat_offsets, layout.cat_cards, strict=True)):
+        owner_KxC[k, offset : offset + card] = 1.0
+    return owner_KxC
 
 
 def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
@@ -99,17 +145,29 @@ class PresetTokenizer(nnx.Module):
     def num_tokens(self) -> int:
         return self.layout.n_used + int(self.has_cls)
 
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
+    def __call__(self, presets: jax.Array, *, soft: bool = False) -> jax.Array:
+        """Hard presets [B, P] or soft ones [B, onehot_width] -> tokens [B, num_tokens, d]."""
         layout = self.layout
         dtype = self.dtype or jnp.float32
-        batch = presets_BxP.shape[0]
+        batch = presets.shape[0]
+        table_CxD = self.cat_table.value.astype(dtype)
         parts = []  # [noncat tokens | categorical tokens]; a synth may lack either kind
         if layout.n_noncat:
-            noncat_BxN = presets_BxP[:, layout.noncat_idx].astype(dtype)
+            noncat_BxN = (
+                presets[:, : layout.n_noncat] if soft else presets[:, layout.noncat_idx]
+            ).astype(dtype)
             parts.append(noncat_BxN[:, :, None] * self.noncat_weight.value.astype(dtype))
-        if layout.n_cat:
-            ids_BxK = presets_BxP[:, layout.cat_idx].astype(jnp.int32) + layout.cat_offsets
-            parts.append(jnp.take(self.cat_table.value.astype(dtype), ids_BxK, axis=0))
+        if layout.n_cat and soft:
+            # Expected token per parameter: its probabilities times its own rows of the table.
+            # HIGHEST precision keeps one-hot probabilities exact (1 * row + 0 * others).
+            probs_BxC = presets[:, layout.n_noncat :].astype(dtype)
+            owner_KxC = _category_owner(layout)
+            mixed_BxKxC = probs_BxC[:, None, :] * owner_KxC.astype(dtype)
+            parts.append(jnp.matmul(mixed_BxKxC, table_CxD, precision=jax.lax.Precision.HIGHEST))
+        elif layout.n_cat:
+            ids_BxK = presets[:, layout.cat_idx].astype(jnp.int32) + layout.cat_offsets
+            # mode="clip": an invalid id must stay in range (the encoder NaNs that row anyway).
+            parts.append(jnp.take(table_CxD, ids_BxK, axis=0, mode="clip"))
         tokens_BxPxD = jnp.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         # Concatenation order is [noncat | cat]; put every token back at its parameter's position.
         order = np.argsort(np.concatenate([layout.noncat_idx, layout.cat_idx]))

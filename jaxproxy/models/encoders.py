@@ -1,7 +1,11 @@
 """The paper's five preset encoders (Table 2): MLP-OH, HN-OH, HN-PT, HN-PTGRU and TFM.
 
-Every encoder maps presets float32[B, P] (the dataset's `params`) to embeddings float32[B, D].
-Defaults are the paper's "b" sizes. BatchNorm follows `model.train()` / `model.eval()`.
+Every encoder maps presets float32[B, P] (the dataset's `params`) to embeddings float32[B, D],
+or, with `soft=True`, soft presets float32[B, W] in the one-hot layout (probabilities for the
+categorical and binary parameters; see `embeddings`). A hard preset that is not valid (a value
+outside [0, 1], a category that is not an integer below its cardinality) gets a NaN embedding
+row, since no error can be raised under jit. Defaults are the paper's "b" sizes. BatchNorm
+follows `model.train()` / `model.eval()`.
 """
 
 from __future__ import annotations
@@ -14,23 +18,36 @@ from flax import nnx
 
 from jaxproxy.models import initializers as init
 from jaxproxy.models.blocks import Dtype, HighwayNetwork, MLPBlock, linear, projection_head
-from jaxproxy.models.embeddings import PresetTokenizer, one_hot_encode
+from jaxproxy.models.embeddings import (
+    PresetTokenizer,
+    check_soft,
+    nan_where_invalid,
+    one_hot_encode,
+    valid_presets,
+)
 from jaxproxy.models.gru import BiGRU
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.models.transformer import TransformerLayer, layer_norm
 
 
-def _check_presets(presets_BxP: jax.Array, layout: PresetLayout, model: str) -> None:
-    if presets_BxP.ndim != 2 or presets_BxP.shape[1] != layout.n_used:
+def _check_presets(presets: jax.Array, layout: PresetLayout, model: str, soft: bool) -> None:
+    if soft:
+        check_soft(presets, layout, model)
+    elif presets.ndim != 2 or presets.shape[1] != layout.n_used:
         raise ValueError(
             f"{model}: presets must have shape (batch, {layout.n_used}) for synth "
-            f"{layout.name!r}, got {presets_BxP.shape}"
+            f"{layout.name!r}, got {presets.shape}"
         )
 
 
-def _as_output(emb_BxE: jax.Array) -> jax.Array:
+def _one_hot_input(presets: jax.Array, layout: PresetLayout, soft: bool, dtype) -> jax.Array:
+    return presets.astype(dtype or jnp.float32) if soft else one_hot_encode(presets, layout, dtype)
+
+
+def _as_output(emb_BxE: jax.Array, presets: jax.Array, layout: PresetLayout, soft: bool):
     # Embeddings leave in float32 whatever the compute dtype, so losses stay in float32.
-    return emb_BxE.astype(jnp.float32)
+    emb_BxE = emb_BxE.astype(jnp.float32)
+    return emb_BxE if soft else nan_where_invalid(emb_BxE, valid_presets(presets, layout))
 
 
 class MLPOneHot(nnx.Module):
@@ -61,12 +78,12 @@ class MLPOneHot(nnx.Module):
         )
         self.head = projection_head(d_hidden, out_dim, **dtypes, rngs=rngs)
 
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
-        _check_presets(presets_BxP, self.layout, "mlp_oh")
-        x_BxW = one_hot_encode(presets_BxP, self.layout, self.dtype)
+    def __call__(self, presets: jax.Array, *, soft: bool = False) -> jax.Array:
+        _check_presets(presets, self.layout, "mlp_oh", soft)
+        x_BxW = _one_hot_input(presets, self.layout, soft, self.dtype)
         for block in self.blocks:
             x_BxW = block(x_BxW)
-        return _as_output(self.head(x_BxW))
+        return _as_output(self.head(x_BxW), presets, self.layout, soft)
 
 
 class HighwayOneHot(nnx.Module):
@@ -95,9 +112,10 @@ class HighwayOneHot(nnx.Module):
             rngs=rngs,
         )
 
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
-        _check_presets(presets_BxP, self.layout, "hn_oh")
-        return _as_output(self.network(one_hot_encode(presets_BxP, self.layout, self.dtype)))
+    def __call__(self, presets: jax.Array, *, soft: bool = False) -> jax.Array:
+        _check_presets(presets, self.layout, "hn_oh", soft)
+        emb_BxE = self.network(_one_hot_input(presets, self.layout, soft, self.dtype))
+        return _as_output(emb_BxE, presets, self.layout, soft)
 
 
 class HighwayTokenizer(nnx.Module):
@@ -127,11 +145,11 @@ class HighwayTokenizer(nnx.Module):
             rngs=rngs,
         )
 
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
-        _check_presets(presets_BxP, self.layout, "hn_pt")
-        tokens_BxPxD = self.tokenizer(presets_BxP)
+    def __call__(self, presets: jax.Array, *, soft: bool = False) -> jax.Array:
+        _check_presets(presets, self.layout, "hn_pt", soft)
+        tokens_BxPxD = self.tokenizer(presets, soft=soft)
         flat_BxPD = tokens_BxPxD.reshape(tokens_BxPxD.shape[0], -1)
-        return _as_output(self.network(flat_BxPD))
+        return _as_output(self.network(flat_BxPD), presets, self.layout, soft)
 
 
 class HighwayTokenizerGRU(nnx.Module):
@@ -167,10 +185,10 @@ class HighwayTokenizerGRU(nnx.Module):
             2 * gru_hidden, out_dim, d_hidden=d_hidden, num_layers=num_layers, **dtypes, rngs=rngs
         )
 
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
-        _check_presets(presets_BxP, self.layout, "hn_ptgru")
-        context_Bx2H = self.gru(self.tokenizer(presets_BxP))
-        return _as_output(self.network(context_Bx2H))
+    def __call__(self, presets: jax.Array, *, soft: bool = False) -> jax.Array:
+        _check_presets(presets, self.layout, "hn_ptgru", soft)
+        context_Bx2H = self.gru(self.tokenizer(presets, soft=soft))
+        return _as_output(self.network(context_Bx2H), presets, self.layout, soft)
 
 
 class TransformerEncoder(nnx.Module):
@@ -217,11 +235,12 @@ class TransformerEncoder(nnx.Module):
             rngs=rngs,
         )
 
-    def __call__(self, presets_BxP: jax.Array) -> jax.Array:
-        _check_presets(presets_BxP, self.layout, "tfm")
-        tokens_BxTxD = self.tokenizer(presets_BxP)
+    def __call__(self, presets: jax.Array, *, soft: bool = False) -> jax.Array:
+        _check_presets(presets, self.layout, "tfm", soft)
+        tokens_BxTxD = self.tokenizer(presets, soft=soft)
         for layer in self.layers[:-1]:
             tokens_BxTxD = layer(tokens_BxTxD)
         # The head reads only the CLS token: the last layer computes nothing else.
         cls_BxD = self.layers[-1](tokens_BxTxD, first_token_only=True)[:, 0]
-        return _as_output(self.head(jax.nn.relu(self.head_norm(cls_BxD))))
+        emb_BxE = self.head(jax.nn.relu(self.head_norm(cls_BxD)))
+        return _as_output(emb_BxE, presets, self.layout, soft)

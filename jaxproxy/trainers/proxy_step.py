@@ -114,11 +114,14 @@ def make_train_step(
 
 
 def make_encode(model_def: ModelDef) -> Callable[[nnx.State, nnx.State, jax.Array], jax.Array]:
-    """Returns the pure eval-mode `encode(params, batch_stats, presets_BxP) -> emb_BxE`."""
+    """Returns the pure eval-mode `encode(params, batch_stats, presets, soft=False) -> emb_BxE`.
 
-    def encode(params, batch_stats, presets_BxP):
+    `presets` are hard float32[B, P], or soft float32[B, onehot_width] with `soft=True`.
+    """
+
+    def encode(params, batch_stats, presets, soft: bool = False):
         model = nnx.merge(model_def.eval_graph, params, batch_stats, model_def.rest)
-        return model(presets_BxP).astype(jnp.float32)
+        return model(presets, soft=soft).astype(jnp.float32)
 
     return encode
 
