@@ -35,7 +35,13 @@ def _decode_data_state(saved: Any) -> Any:
 class Checkpointer:
     """The latest `max_to_keep` checkpoints in `directory/latest`; the best in best_mrr, best_l1."""
 
-    def __init__(self, directory: str, max_to_keep: int = 2):
+    def __init__(
+        self,
+        directory: str,
+        max_to_keep: int = 2,
+        best_modes: dict[str, tuple[str, str]] | None = None,
+    ):
+        """`best_modes`: folder -> (validation metric, "min"/"max"); default `BEST_MODES`."""
         self.directory = os.path.abspath(directory)
         self.latest = ocp.CheckpointManager(
             os.path.join(self.directory, "latest"),
@@ -51,7 +57,7 @@ class Checkpointer:
                     best_mode=mode,
                 ),
             )
-            for kind, (key, mode) in BEST_MODES.items()
+            for kind, (key, mode) in (best_modes or BEST_MODES).items()
         }
 
     def latest_step(self) -> int | None:

@@ -41,7 +41,7 @@ Proxy = proxy_loader.Proxy
 _PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 
 
-def _flat_weights(tree: Any) -> tuple[dict[str, np.ndarray], Any]:
+def flat_weights(tree: Any) -> tuple[dict[str, np.ndarray], Any]:
     """({"params/...": array, "batch_stats/...": array}, treedef) of {params, batch_stats}."""
     leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
     names = [jax.tree_util.keystr(path, simple=True, separator="/") for path, _ in leaves]
@@ -59,7 +59,7 @@ def export_model(
     """Writes the export folder for a live NNX encoder (exported in eval mode); returns its path."""
     model_def, params, batch_stats = proxy_step.split_model(model)
     encode_state = proxy_step.make_encode(model_def)
-    weights, treedef = _flat_weights({"params": params, "batch_stats": batch_stats})
+    weights, treedef = flat_weights({"params": params, "batch_stats": batch_stats})
     names = list(weights)
     layout = PresetLayout.from_spec_json(spec_json)
 

@@ -5,13 +5,14 @@ Expected errors (bad data, config, paths, flags) print one line and exit non-zer
 
 python -m jaxproxy.main --config=proxy:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
 jaxproxy train --config=proxy:synth=dx7,encoder=tfm --workdir=runs/dx7_tfm
+python -m jaxproxy.main --config=estimator:synth=dx7,schedule=switch --workdir=runs/dx7_ssm
 """
 
 from absl import app, flags
 
 from jaxproxy.configs import define_config_flag
 from jaxproxy.logs import setup_cli_logging
-from jaxproxy.trainers import proxy
+from jaxproxy.trainers import estimator, proxy, proxy_finetune
 from jaxproxy.user_errors import run
 
 FLAGS = flags.FLAGS
@@ -24,7 +25,9 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     setup_cli_logging()
-    proxy.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    trainers = {"proxy": proxy, "estimator": estimator, "proxy_finetune": proxy_finetune}
+    trainer = trainers[FLAGS.config.get("trainer", "proxy")]
+    trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

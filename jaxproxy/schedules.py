@@ -1,5 +1,11 @@
-"""Learning-rate schedules: the paper's warmup-cosine-restart-constant ("wcrc") schedule."""
+"""Schedules: the proxy's wcrc LR, sound matching's loss weights, warmup and LR plateau."""
 
+from __future__ import annotations
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
 import optax
 
 
@@ -59,4 +65,93 @@ def wcrc_schedule(
             optax.constant_schedule(min_lr),
         ],
         boundaries=[constant_steps, decay_end, restart_end],
+    )
+
+
+# Sound-matching loss-weight schedules (facts 9.4): name -> ((w_p start, end), (w_a start, end)).
+# w_a includes the audio loss's base scale lw_a = 10.
+LOSS_SCHEDULES = {
+    "loss_p_only": ((1.0, 1.0), (0.0, 0.0)),  # the paper's PLoss
+    "mix_a_p": ((1.0, 0.5), (0.0, 5.0)),  # Mix
+    "switch_p_a": ((1.0, 0.0), (0.0, 10.0)),  # Switch
+    "mix_p_a": ((0.0, 0.5), (10.0, 5.0)),  # unused in the paper
+    "switch_a_p": ((0.0, 1.0), (10.0, 0.0)),  # unused
+    "loss_a_only": ((0.0, 0.0), (10.0, 10.0)),  # unused
+}
+LOSS_SCHEDULE_ALIASES = {"ploss": "loss_p_only", "mix": "mix_a_p", "switch": "switch_p_a"}
+
+
+def linear_ramp(start_value: float, end_value: float, start: int, warm: int) -> optax.Schedule:
+    """The reference's `LinearScheduler`: constant before `start`, linear over `warm` steps.
+
+    value(i) = start_value + (end_value - start_value) * l / max(warm, l), l = max(i - start, 0),
+    i.e. `optax.linear_schedule` beginning at `start` (warm = 0 jumps to end_value at `start`).
+    """
+    if warm <= 0:
+        return optax.join_schedules(
+            [optax.constant_schedule(start_value), optax.constant_schedule(end_value)],
+            [start + 1],
+        )
+    return optax.linear_schedule(start_value, end_value, warm, transition_begin=start)
+
+
+def loss_weight_schedules(
+    name: str, total_steps: int, start_frac: float = 0.333, warm_frac: float = 0.33
+) -> tuple[optax.Schedule, optax.Schedule]:
+    """(w_p, w_a) schedules of a named loss schedule over `total_steps` optimizer steps.
+
+    The ramp starts at int(start_frac * total_steps) and lasts int(warm_frac * total_steps)
+    steps, as the reference's resolvers compute them. Names: the reference's (`switch_p_a`, ...)
+    or the paper's ("ploss", "mix", "switch").
+    """
+    key = LOSS_SCHEDULE_ALIASES.get(name, name)
+    if key not in LOSS_SCHEDULES:
+        raise ValueError(
+            f"unknown loss schedule {name!r}; choose one of {sorted(LOSS_SCHEDULES)} "
+            f"or {sorted(LOSS_SCHEDULE_ALIASES)}"
+        )
+    start, warm = int(start_frac * total_steps), int(warm_frac * total_steps)
+    (p0, p1), (a0, a1) = LOSS_SCHEDULES[key]
+    return linear_ramp(p0, p1, start, warm), linear_ramp(a0, a1, start, warm)
+
+
+def warmup_factor(step, warmup_steps: int):
+    """The reference's manual warmup: lr * min(1, (step + 1) / warmup) at 0-based `step`."""
+    if warmup_steps <= 0:
+        return 1.0
+    return jnp.minimum(1.0, (step + 1) / warmup_steps)
+
+
+@flax.struct.dataclass
+class PlateauState:
+    """ReduceLROnPlateau(mode=min) state: best metric, bad evaluations in a row, LR scale."""
+
+    best: jax.Array
+    num_bad: jax.Array
+    scale: jax.Array
+
+    @classmethod
+    def create(cls) -> PlateauState:
+        return cls(
+            best=jnp.asarray(np.inf, jnp.float32),
+            num_bad=jnp.zeros((), jnp.int32),
+            scale=jnp.ones((), jnp.float32),
+        )
+
+
+def plateau_update(
+    state: PlateauState, metric: float, *, factor: float, patience: int, threshold: float = 1e-4
+) -> PlateauState:
+    """One `ReduceLROnPlateau.step(metric)` (mode min, relative threshold, no cooldown)."""
+    best, num_bad, scale = float(state.best), int(state.num_bad), float(state.scale)
+    if metric < best * (1.0 - threshold):
+        best, num_bad = metric, 0
+    else:
+        num_bad += 1
+    if num_bad > patience:
+        scale, num_bad = scale * factor, 0
+    return PlateauState(
+        best=jnp.asarray(best, jnp.float32),
+        num_bad=jnp.asarray(num_bad, jnp.int32),
+        scale=jnp.asarray(scale, jnp.float32),
     )

@@ -1,4 +1,9 @@
-"""Optional per-example features for sound-matching sets: the clip itself or its dB log-mel."""
+"""Optional per-example features for sound-matching sets: the clip itself or its dB log-mel.
+
+The log-mel is synth-proxy's MelSTFT (facts 9.1) at 32 kHz. Clips rendered at another rate (the
+44.1 kHz baselines' sets) are resampled to 32 kHz first, as the reference does for NSynth, so the
+estimator's input is the same whatever the audio model of the target embedding.
+"""
 
 from __future__ import annotations
 
@@ -22,23 +27,23 @@ def shape(name: str, settings) -> tuple[int, ...]:
     check([name])
     if name == "audio":
         return (settings.num_samples,)
-    if settings.sample_rate != SSM_MEL_RATE:
-        raise ValueError(
-            f"the 'mel' feature needs sample_rate {SSM_MEL_RATE}, got {settings.sample_rate}"
-        )
     mel = _ssm_mel()
-    return (int(mel.mel_basis.shape[0]), mel.num_frames(settings.num_samples))
+    samples = -(-settings.num_samples * SSM_MEL_RATE // settings.sample_rate)  # resampled
+    return (int(mel.mel_basis.shape[0]), mel.num_frames(samples))
 
 
-def compute(name: str, audio_BxN: np.ndarray) -> np.ndarray:
-    """float32[B, ...] for one extra feature from a batch of clips."""
+def compute(name: str, audio_BxN: np.ndarray, sample_rate: int = SSM_MEL_RATE) -> np.ndarray:
+    """float32[B, ...] for one extra feature from a batch of clips at `sample_rate` Hz."""
     check([name])
     if name == "audio":
         return np.asarray(audio_BxN, np.float32)
     import torch
 
+    from data_gen.audio.resample import resample
+
     with torch.no_grad():
-        return _ssm_mel()(torch.from_numpy(np.ascontiguousarray(audio_BxN))).numpy()
+        audio = torch.from_numpy(np.ascontiguousarray(audio_BxN, np.float32))
+        return _ssm_mel()(resample(audio, int(sample_rate), SSM_MEL_RATE)).numpy()
 
 
 @functools.cache

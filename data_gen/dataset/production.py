@@ -146,7 +146,7 @@ def examples_from_results(
         "index": index[keep],
     }
     for name in extras:
-        examples[name] = extras_lib.compute(name, audio[keep])
+        examples[name] = extras_lib.compute(name, audio[keep], model.sample_rate)
     return examples, failed, rejected
 
 

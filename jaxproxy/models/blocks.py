@@ -14,7 +14,7 @@ Dtype = jnp.dtype | type | None
 
 
 class BatchNorm(nnx.Module):
-    """BatchNorm1d over the last axis of (B, C) activations, with torch.nn.BatchNorm1d's numbers.
+    """BatchNorm over the last axis of (B, C) or (B, H, W, C) activations, with PyTorch's numbers.
 
     Training normalises with the biased batch variance and updates the running variance with the
     *unbiased* one, as PyTorch does (Flax's BatchNorm keeps the biased one). `momentum` is the
@@ -46,10 +46,12 @@ class BatchNorm(nnx.Module):
         if self.use_running_average:
             mean_C, var_C = self.mean.value, self.var.value
         else:
+            # All axes but the channels (BatchNorm2d: batch, height and width).
+            axes = tuple(range(x_BxC.ndim - 1))
             x32_BxC = x_BxC.astype(jnp.float32)
-            mean_C = jnp.mean(x32_BxC, axis=0)
-            var_C = jnp.mean(jnp.square(x32_BxC - mean_C), axis=0)
-            n = x_BxC.shape[0]
+            mean_C = jnp.mean(x32_BxC, axis=axes)
+            var_C = jnp.mean(jnp.square(x32_BxC - mean_C), axis=axes)
+            n = x_BxC.size // x_BxC.shape[-1]
             unbiased_C = var_C * (n / max(n - 1, 1))
             m = self.momentum
             self.mean.value = m * self.mean.value + (1.0 - m) * mean_C

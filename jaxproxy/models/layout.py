@@ -38,6 +38,7 @@ class PresetLayout:
       onehot_width: len(noncat_idx) + sum(cat_cards).
       sum_card: sum(cat_cards), the rows of the shared categorical embedding table.
       name: the synth's name, for messages.
+      bin_idx: positions of the binary parameters (a subset of `noncat_idx`).
     """
 
     n_used: int
@@ -48,6 +49,7 @@ class PresetLayout:
     onehot_width: int
     sum_card: int
     name: str = ""
+    bin_idx: np.ndarray = dataclasses.field(default_factory=lambda: _frozen_int_array([]))
 
     @classmethod
     def from_kinds(
@@ -85,6 +87,7 @@ class PresetLayout:
             onehot_width=len(noncat_idx) + sum_card,
             sum_card=sum_card,
             name=name,
+            bin_idx=_frozen_int_array([i for i, kind in enumerate(kinds) if kind == "bin"]),
         )
 
     @classmethod
@@ -117,6 +120,33 @@ class PresetLayout:
         return len(self.noncat_idx)
 
     @property
+    def num_idx(self) -> np.ndarray:
+        """Positions of the numerical (continuous or discrete, not binary) parameters."""
+        return np.setdiff1d(self.noncat_idx, self.bin_idx)
+
+    @property
+    def used_widths(self) -> np.ndarray:
+        """Columns per used parameter in the one-hot / estimator output: 1, or its cardinality."""
+        widths = np.ones(self.n_used, np.int64)
+        widths[self.cat_idx] = self.cat_cards
+        return widths
+
+    @property
+    def used_order_to_onehot(self) -> np.ndarray:
+        """int64[onehot_width]: for each one-hot column, its column in the *used-order* layout.
+
+        The used-order layout gives every used parameter its 1 or cardinality columns in preset
+        order (the sound-matching estimator's output, facts 9.2); the one-hot layout puts the
+        numerical/binary columns first, then the categorical blocks.
+        """
+        starts = np.concatenate([[0], np.cumsum(self.used_widths)[:-1]])
+        cat_cols = [
+            np.arange(starts[i], starts[i] + c)
+            for i, c in zip(self.cat_idx, self.cat_cards, strict=True)
+        ]
+        return np.concatenate([starts[self.noncat_idx], *cat_cols]).astype(np.int64)
+
+    @property
     def n_cat(self) -> int:
         return len(self.cat_idx)
 
@@ -126,6 +156,7 @@ class PresetLayout:
             tuple(self.noncat_idx.tolist()),
             tuple(self.cat_idx.tolist()),
             tuple(self.cat_cards.tolist()),
+            tuple(self.bin_idx.tolist()),
             self.name,
         )
 

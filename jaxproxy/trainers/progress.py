@@ -47,6 +47,7 @@ class Progress:
         *,
         hparams: Mapping[str, Any] | None = None,
         curves_png: str | None = None,
+        curves: tuple[str, ...] = CURVES,
     ):
         self.total_steps = total_steps
         self.batch_size = batch_size
@@ -54,6 +55,7 @@ class Progress:
         self._last_time = time.perf_counter()
         self._writer = None
         self._curves_png = curves_png
+        self._curves = curves
         self._history: dict[str, list[list[float]]] = {}
         if jax.process_index() == 0:
             from tensorboardX import SummaryWriter
@@ -98,7 +100,7 @@ class Progress:
         if self._writer is not None:
             for name, value in scalars.items():
                 self._writer.add_scalar(f"{prefix}/{name}", value, step)
-                if f"{prefix}/{name}" in CURVES:
+                if f"{prefix}/{name}" in self._curves:
                     self._history.setdefault(f"{prefix}/{name}", []).append([step, value])
             self._writer.flush()
 
@@ -108,20 +110,22 @@ class Progress:
             return
         if self._curves_png is not None and self._history:
             _write_json(_history_path(self._curves_png), self._history)
-            image_HxWx3 = draw_curves(self._history, self._curves_png)
+            image_HxWx3 = draw_curves(self._history, self._curves_png, self._curves)
             last = max(points[-1][0] for points in self._history.values())
             self._writer.add_image("curves", image_HxWx3, int(last), dataformats="HWC")
         self._writer.close()
 
 
-def draw_curves(history: Mapping[str, list[list[float]]], path: str) -> np.ndarray:
+def draw_curves(
+    history: Mapping[str, list[list[float]]], path: str, curves: tuple[str, ...] = CURVES
+) -> np.ndarray:
     """One panel per curve (log scale for loss, lr and L1) saved to `path`; uint8[H, W, 3]."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [n for n in CURVES if history.get(n)]
+    names = [n for n in curves if history.get(n)]
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         steps, values = np.asarray(history[name], np.float64).T

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 from absl import logging
 from flax import nnx
 
 from jaxproxy import data, metrics, models, sharding
-from jaxproxy.checkpointing import Checkpointer, abstract_like
-from jaxproxy.trainers import proxy_step
+from jaxproxy.checkpointing import Checkpointer
+from jaxproxy.trainers import loop, proxy_step
 from jaxproxy.trainers.progress import Progress
 
 # Run files in the workdir (export reads them): resolved config, synth spec, dataset facts.
@@ -130,20 +128,6 @@ def make_train_iterator(train_ds: data.ProxyDataset, config, mesh) -> data.Batch
     )
 
 
-def _crossed(step: int, k: int, every: int) -> bool:
-    """True when the last k steps ended on or passed a multiple of `every`."""
-    return every > 0 and step // every != (step - k) // every
-
-
-def _check_finite(state: proxy_step.TrainState) -> None:
-    bad = int(state.first_bad_step)
-    if bad >= 0:
-        raise FloatingPointError(
-            f"non-finite training loss at step {bad} (0-based); stopping. Try a lower lr, "
-            "compute_dtype=float32, or check the dataset for NaN/inf embeddings."
-        )
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Trains the config's proxy in `workdir`, resuming from its latest checkpoint if any.
 
@@ -190,23 +174,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         proxy_step.init_state(params, batch_stats, tx), sharding.replicated(mesh)
     )
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.max_checkpoints_to_keep)
-    restored = ckpt.restore(abstract_like(state))
-    if restored is not None:
-        state, data_state, step = restored
-        train_iter.set_state(data_state)
-        logging.info("resumed from the checkpoint at step %d", step)
+    state = loop.restore(ckpt, state, train_iter)
     step = int(state.step)
 
     encode = proxy_step.jit_encode(proxy_step.make_encode(model_def), mesh)
     validate = Validator(val_ds, config, mesh, encode)
     train_fn = proxy_step.make_train_step(model_def, tx)
-    jitted = {}  # steps per call -> jitted step (a shorter last call compiles its own)
     progress = Progress(
         os.path.join(workdir, "tensorboard"), total_steps, step, config.batch_size,
         hparams=config.to_dict(), curves_png=os.path.join(workdir, CURVES_FILE),
     )  # fmt: skip
-    pending: list[dict[str, jax.Array]] = []
-    val_metrics: dict[str, float] = {}
     logging.info(
         "training steps %d..%d (%d steps/epoch, eval every %d)",
         step,
@@ -214,44 +191,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         steps_per_epoch,
         eval_every,
     )
-    try:
-        while step < total_steps:
-            k = min(config.steps_per_call, total_steps - step)
-            batches = tuple(next(train_iter) for _ in range(k))
-            if k not in jitted:
-                logging.info("compiling the train step (%d step(s) per call)...", k)
-                start = time.perf_counter()
-                jitted[k] = proxy_step.jit_train_step(train_fn, mesh, state, k)
-                state, step_metrics = jitted[k](state, batches)
-                jax.block_until_ready(step_metrics)
-                logging.info("compiled (and ran once) in %.1fs", time.perf_counter() - start)
-                progress.restart_clock(step + k)
-            else:
-                state, step_metrics = jitted[k](state, batches)
-            pending.append(step_metrics)
-            step += k
-
-            if _crossed(step, k, config.log_every_steps) or step == total_steps:
-                _check_finite(state)
-                fetched = jax.device_get(pending)
-                pending = []
-                means = {name: float(np.mean([m[name] for m in fetched])) for name in fetched[0]}
-                means["lr"] = float(schedule(step - 1))
-                progress.log_train(step, means)
-            is_eval = _crossed(step, k, eval_every) or step == total_steps
-            if is_eval:
-                _check_finite(state)
-                val_metrics = validate(state)
-                logging.info("validation at step %d: %s", step, val_metrics)
-                progress.write("val", step, val_metrics)
-                ckpt.save_best(step, state, val_metrics)
-            if is_eval or _crossed(step, k, config.checkpoint_every_steps):
-                _check_finite(state)
-                ckpt.save(step, state, train_iter.get_state())
-            if is_eval:
-                progress.restart_clock(step)  # steps/s measures training, not validation
-    finally:  # an interrupted run still finishes the save in flight
-        ckpt.wait()
-        ckpt.close()
-        progress.close()
+    cadence = loop.Cadence(
+        total_steps=total_steps,
+        steps_per_call=config.steps_per_call,
+        log_every=config.log_every_steps,
+        eval_every=eval_every,
+        checkpoint_every=config.checkpoint_every_steps,
+    )
+    state, val_metrics = loop.run(
+        state,
+        train_iter=train_iter,
+        jit_step=lambda state, k: proxy_step.jit_train_step(train_fn, mesh, state, k),
+        cadence=cadence,
+        validate=validate,
+        ckpt=ckpt,
+        progress=progress,
+        lr_at=lambda _, step: schedule(step),
+    )
+    step = int(state.step)
     return dict(val_metrics, step=step)

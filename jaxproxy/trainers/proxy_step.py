@@ -103,7 +103,14 @@ def make_train_step(
         )
         return state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
 
-    def train_step(state: TrainState, batches: Sequence[Batch]):
+    return scan_steps(one_step)
+
+
+def scan_steps(one_step: Callable) -> Callable:
+    """`one_step(state, batch)` -> `step(state, batches)`: k updates in one call (`lax.scan`),
+    metrics averaged over the k."""
+
+    def train_step(state, batches: Sequence[Batch]):
         if len(batches) == 1:
             return one_step(state, batches[0])
         stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *batches)

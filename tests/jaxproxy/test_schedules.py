@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from jaxproxy import schedules
 from jaxproxy.schedules import wcrc_schedule
 
 BASE, MIN = 1e-3, 2e-6
@@ -53,3 +54,43 @@ def test_monotone_within_phases():
 def test_rejects_phases_that_do_not_fit():
     with pytest.raises(ValueError, match="constant_steps"):
         wcrc_schedule(BASE, 10)  # 7,500 constant steps > 10 epochs of 10 steps
+
+
+def _reference_linear_scheduler(start_value, end_value, start, warm, i):
+    """The digest's LinearScheduler (facts 9.4), in float64."""
+    l = max(i - start, 0)  # noqa: E741
+    return start_value + (end_value - start_value) * l / max(warm, l) if l else start_value
+
+
+@pytest.mark.parametrize("name", sorted(schedules.LOSS_SCHEDULES))
+def test_loss_weight_schedules_equal_the_reference_at_the_ramp_edges(name):
+    total = 207_337  # Dexed: 600 epochs of 22,116 at batch 64 (facts 9.4)
+    start, warm = int(0.333 * total), int(0.33 * total)
+    assert (start, warm) == (69_043, 68_421)
+    w_p, w_a = schedules.loss_weight_schedules(name, total)
+    (p0, p1), (a0, a1) = schedules.LOSS_SCHEDULES[name]
+    for i in (0, start - 1, start, start + 1, start + warm // 2, start + warm - 1, start + warm,
+              start + warm + 1, total):  # fmt: skip
+        for fn, (v0, v1) in ((w_p, (p0, p1)), (w_a, (a0, a1))):
+            expected = _reference_linear_scheduler(v0, v1, start, warm, i)
+            assert float(fn(i)) == pytest.approx(expected, rel=1e-6, abs=1e-6), (name, i)
+    assert float(w_p(start)) == p0 and float(w_a(start)) == a0  # exact at the edges
+    assert float(w_p(start + warm)) == p1 and float(w_a(start + warm)) == a1
+
+
+def test_paper_names_and_unknown_schedule():
+    assert schedules.loss_weight_schedules("switch", 100)[1](100) == 10.0
+    with pytest.raises(ValueError, match="unknown loss schedule 'swich'"):
+        schedules.loss_weight_schedules("swich", 100)
+
+
+def test_warmup_and_plateau_follow_the_reference():
+    assert float(schedules.warmup_factor(0, 10)) == pytest.approx(0.1)
+    assert float(schedules.warmup_factor(9, 10)) == 1.0
+    state = schedules.PlateauState.create()
+    metrics = [1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.95]
+    scales = []
+    for m in metrics:  # patience 5: the 6th evaluation without improvement halves the LR
+        state = schedules.plateau_update(state, m, factor=0.5, patience=5)
+        scales.append(float(state.scale))
+    assert scales == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5]

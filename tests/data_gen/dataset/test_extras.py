@@ -33,8 +33,13 @@ def test_mel_extra_is_the_ssm_log_mel(tmp_path):
     assert np.isfinite(rows["mel"]).all() and rows["mel"].max() > -80  # dB, not silence
 
 
-def test_mel_needs_32k_and_unknown_extras_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="sample_rate 32000"):
-        fakes.run(tmp_path / "a", size=3, extras=("mel",))
+def test_mel_of_another_rate_is_resampled_to_32k_and_unknown_extras_are_refused(tmp_path):
+    settings = fakes.SETTINGS
+    assert settings.sample_rate != 32000
+    meta = fakes.run(tmp_path / "a", size=3, extras=("mel",))
+    samples = -(-settings.num_samples * 32000 // settings.sample_rate)
+    assert meta["features"][-1]["shape"] == [128, 1 + (samples - 1) // 512]
+    _, rows = reader.read_examples(tmp_path / "a")
+    assert np.isfinite(rows["mel"]).all()
     with pytest.raises(ValueError, match="unknown extra"):
         fakes.run(tmp_path / "b", size=3, extras=("wav",))

@@ -1,0 +1,160 @@
+"""Export a trained sound-matching estimator to a folder, and load it back for matching.
+
+The folder holds `weights.npz` (parameters and BatchNorm statistics), `config.json`,
+`synth_spec.json` and `estimator.json` (the log-mel statistics and front end, the layout).
+`load_estimator(folder)` rebuilds the Flax model in eval mode:
+
+  estimator = load_estimator("exports/dx7_ssm_switch")
+  presets_BxP = estimator.predict(mel_BxMxT)   # dB log-mel (jaxproxy.mel.ssm_log_mel) -> presets
+  logits_BxW = estimator.logits(mel_BxMxT)     # used-order logits (models.estimator)
+
+  python -m jaxproxy.export_estimator --workdir=runs/dx7_ssm --out=exports/dx7_ssm \
+      --checkpoint=best_a_l1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import app, flags
+from flax import nnx
+
+from jaxproxy.checkpointing import Checkpointer, abstract_like
+from jaxproxy.export import flat_weights
+from jaxproxy.logs import setup_cli_logging
+from jaxproxy.models.estimator import decode_presets
+from jaxproxy.models.layout import PresetLayout
+from jaxproxy.trainers import estimator, estimator_step, proxy_step
+
+WEIGHTS_FILE, INFO_FILE = "weights.npz", "estimator.json"
+CONFIG_FILE, SPEC_FILE = "config.json", "synth_spec.json"
+
+
+def _read_json(folder: str, name: str, what: str) -> Any:
+    path = os.path.join(folder, name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} is missing: is {folder} {what}?")
+    with open(path) as f:
+        return json.load(f)
+
+
+def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best_a_l1") -> str:
+    """Writes the export folder of `checkpoint` ("best_a_l1", "best_loss_p" or "latest")."""
+    what = "an estimator training workdir"
+    config = ml_collections.ConfigDict(_read_json(workdir, estimator.CONFIG_FILE, what))
+    spec_json = _read_json(workdir, estimator.SPEC_FILE, what)
+    facts = _read_json(workdir, estimator.DATA_FILE, what)
+    layout = PresetLayout.from_spec_json(spec_json)
+    model = estimator.build_model(config, layout, facts["mel_min"], facts["mel_max"])
+    _, params, batch_stats = proxy_step.split_model(model)
+    tx = estimator_step.make_optimizer(config)
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), best_modes=estimator.BEST_MODES)
+    restored = ckpt.restore(
+        abstract_like(estimator_step.init_state(params, batch_stats, tx)), checkpoint
+    )
+    ckpt.close()
+    if restored is None:
+        raise FileNotFoundError(f"{workdir}/checkpoints/{checkpoint} holds no checkpoint")
+    weights, _ = flat_weights(
+        {"params": restored[0].params, "batch_stats": restored[0].batch_stats}
+    )
+    info = {
+        "format_version": 1,
+        "synth": spec_json.get("name"),
+        "mel_min": facts["mel_min"],
+        "mel_max": facts["mel_max"],
+        "mel": {"sample_rate": 32000, "n_fft": 1024, "hop": 512, "n_mels": 128, "db": True},
+        "num_used_params": layout.n_used,
+        "output_width": model.out_dim,
+        "step": int(restored[2]),
+        "checkpoint": checkpoint,
+    }
+    tmp = out_dir.rstrip("/") + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    np.savez(os.path.join(tmp, WEIGHTS_FILE), **weights)
+    for name, payload in (
+        (CONFIG_FILE, config.to_dict()),
+        (SPEC_FILE, spec_json),
+        (INFO_FILE, info),
+    ):
+        with open(os.path.join(tmp, name), "w") as f:
+            json.dump(payload, f, indent=2, default=str)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+class Estimator:
+    """A loaded estimator (eval mode): dB log-mel float32[B, 128, T] -> presets / logits."""
+
+    def __init__(self, folder: str):
+        what = "an estimator export"
+        self.folder = folder
+        self.config = ml_collections.ConfigDict(_read_json(folder, CONFIG_FILE, what))
+        self.spec_json = _read_json(folder, SPEC_FILE, what)
+        self.info = _read_json(folder, INFO_FILE, what)
+        self.layout = PresetLayout.from_spec_json(self.spec_json)
+        model = estimator.build_model(
+            self.config, self.layout, self.info["mel_min"], self.info["mel_max"]
+        )
+        model_def, params, batch_stats = proxy_step.split_model(model)
+        names, treedef = flat_weights({"params": params, "batch_stats": batch_stats})
+        path = os.path.join(folder, WEIGHTS_FILE)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} is missing: is {folder} {what}?")
+        with np.load(path) as npz:
+            missing = sorted(set(names) - set(npz.files))
+            if missing:
+                raise ValueError(f"{path}: weights {missing[:3]} missing (config mismatch?)")
+            leaves = [jnp.asarray(npz[n]) for n in names]
+        tree = jax.tree_util.tree_unflatten(treedef, leaves)
+        graph = model_def.eval_graph
+
+        def logits(params, batch_stats, mel_BxMxT):
+            return nnx.merge(graph, params, batch_stats, model_def.rest)(mel_BxMxT)
+
+        self._weights = (tree["params"], tree["batch_stats"])
+        self._logits = jax.jit(logits)
+
+    def logits(self, mel_BxMxT: Any) -> jax.Array:
+        """Used-order logits float32[B, W] (models.estimator)."""
+        mel = jnp.asarray(mel_BxMxT, jnp.float32)
+        if mel.ndim != 3 or mel.shape[1] != 128:
+            raise ValueError(
+                f"estimator {self.folder}: log-mel must be float32[B, 128, frames], got "
+                f"{tuple(mel.shape)}"
+            )
+        return self._logits(*self._weights, mel)
+
+    def predict(self, mel_BxMxT: Any) -> np.ndarray:
+        """Hard presets float32[B, P] (sigmoid, round, argmax), ready to render."""
+        return np.asarray(decode_presets(self.logits(mel_BxMxT), self.layout))
+
+
+def load_estimator(folder: str) -> Estimator:
+    return Estimator(folder)
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    setup_cli_logging()
+    FLAGS = flags.FLAGS  # noqa: N806
+    path = export_estimator(FLAGS.workdir, FLAGS.out, FLAGS.checkpoint)
+    print(f"exported {FLAGS.checkpoint} of {FLAGS.workdir} to {path}")
+
+
+if __name__ == "__main__":
+    flags.DEFINE_string("workdir", None, "Estimator training workdir.", required=True)
+    flags.DEFINE_string("out", None, "Export folder to write.", required=True)
+    flags.DEFINE_enum(
+        "checkpoint", "best_a_l1", ["best_a_l1", "best_loss_p", "latest"], "Which checkpoint."
+    )
+    app.run(main)
