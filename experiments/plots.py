@@ -45,9 +45,10 @@ def read_run_curves(tensorboard_dir: str) -> Curves:
     }
 
 
-def _curve_axes(title: str) -> tuple[plt.Figure, np.ndarray]:
-    fig, axes = plt.subplots(1, len(CURVES), figsize=(4.2 * len(CURVES), 3.4))
-    for ax, (_, label) in zip(axes, CURVES, strict=True):
+def _curve_axes(title: str, curves=CURVES) -> tuple[plt.Figure, np.ndarray]:
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.4), squeeze=False)
+    axes = axes[0]
+    for ax, (_, label) in zip(axes, curves, strict=True):
         ax.set_title(label)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -68,16 +69,19 @@ def plot_training_curves(curves: Curves, path: str, title: str) -> str:
     return plot_curve_overlay({"": curves}, path, title)
 
 
-def plot_curve_overlay(runs: Mapping[str, Curves], path: str, title: str) -> str:
-    """Several runs' curves in the same three panels, one colour per run."""
-    fig, axes = _curve_axes(title)
+def plot_curve_overlay(
+    runs: Mapping[str, Curves], path: str, title: str, panels=CURVES, log_panels: int = 2
+) -> str:
+    """Several runs' curves in the same panels ((tag, title) pairs), one colour per run; the
+    first `log_panels` panels on a log scale when positive."""
+    fig, axes = _curve_axes(title, panels)
     for label, curves in runs.items():
-        for ax, (tag, _) in zip(axes, CURVES, strict=True):
+        for ax, (tag, _) in zip(axes, panels, strict=True):
             if tag in curves:
                 steps, values = curves[tag]
                 ax.plot(steps, values, label=label or None, marker="." if len(steps) < 30 else None)
     plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
-    for ax, (tag, _) in zip(axes[:2], CURVES[:2], strict=True):
+    for ax, (tag, _) in zip(axes[:log_panels], panels[:log_panels], strict=True):
         if any(tag in c and np.all(c[tag][1] > 0) for c in runs.values()):
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(plain)

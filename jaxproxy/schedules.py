@@ -82,17 +82,18 @@ LOSS_SCHEDULE_ALIASES = {"ploss": "loss_p_only", "mix": "mix_a_p", "switch": "sw
 
 
 def linear_ramp(start_value: float, end_value: float, start: int, warm: int) -> optax.Schedule:
-    """The reference's `LinearScheduler`: constant before `start`, linear over `warm` steps.
+    """The reference's `LinearScheduler` as an optax schedule (a function of the step).
 
-    value(i) = start_value + (end_value - start_value) * l / max(warm, l), l = max(i - start, 0),
-    i.e. `optax.linear_schedule` beginning at `start` (warm = 0 jumps to end_value at `start`).
+    value(i) = start_value + (end_value - start_value) * l / max(warm, l), l = max(i - start, 0):
+    constant before `start`, linear over `warm` steps, then exactly `end_value` (the same
+    formula, so the ramp's edges are bit-exact; warm = 0 jumps at `start`).
     """
-    if warm <= 0:
-        return optax.join_schedules(
-            [optax.constant_schedule(start_value), optax.constant_schedule(end_value)],
-            [start + 1],
-        )
-    return optax.linear_schedule(start_value, end_value, warm, transition_begin=start)
+
+    def schedule(step):
+        l = jnp.maximum(jnp.asarray(step, jnp.float32) - start, 0.0)  # noqa: E741
+        return start_value + (end_value - start_value) * l / jnp.maximum(jnp.maximum(warm, l), 1.0)
+
+    return schedule
 
 
 def loss_weight_schedules(

@@ -76,6 +76,7 @@ def test_loss_weight_schedules_equal_the_reference_at_the_ramp_edges(name):
             assert float(fn(i)) == pytest.approx(expected, rel=1e-6, abs=1e-6), (name, i)
     assert float(w_p(start)) == p0 and float(w_a(start)) == a0  # exact at the edges
     assert float(w_p(start + warm)) == p1 and float(w_a(start + warm)) == a1
+    assert float(w_p(total)) == p1 and float(w_a(total)) == a1  # no rounding past the ramp
 
 
 def test_paper_names_and_unknown_schedule():
