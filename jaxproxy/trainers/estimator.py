@@ -21,7 +21,7 @@ from flax import nnx
 
 from jaxproxy import data, load_proxy, models, schedules, sharding
 from jaxproxy.checkpointing import Checkpointer
-from jaxproxy.data.iterators import HostBatchIterator, MemoryReader
+from jaxproxy.data.iterators import HostBatchIterator
 from jaxproxy.models.estimator import SoundMatchingEstimator
 from jaxproxy.trainers import estimator_step, loop, proxy_step
 from jaxproxy.trainers.progress import Progress
@@ -88,7 +88,7 @@ def build_model(
 def make_train_iterator(arrays, config, mesh) -> HostBatchIterator:
     """The resumable, shuffled training batches from host memory (a seam the resume test wraps)."""
     return HostBatchIterator(
-        MemoryReader(arrays),
+        lambda positions: {name: array[positions] for name, array in arrays.items()},
         mode="memory",
         num_examples=len(arrays[estimator_step.PRESETS]),
         mesh=mesh,
