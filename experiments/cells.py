@@ -41,11 +41,15 @@ class Sizes:
     subset: int = 4096  # ... of this many examples (all of them when the set is smaller)
     umap_points: int = 1000
     val_ranks: int = 256  # validation MRR queries (facts 7.1)
+    batch_size: int = 0  # > 0 replaces the paper's 512 (TFM 256), for runs of a few steps
+    scale_schedule: bool = True  # the paper's LR schedule shape over this run (False: as is)
+    hand_crafted_files: int = 0  # > 0: only the first few hand-crafted preset files
     tiny_encoders: bool = False  # the config's smoke-size encoders (test suite only)
     num_train_steps: int = -1  # > 0 stops early (test suite only)
 
     def describe(self) -> str:
         steps = f", {self.num_train_steps} steps" if self.num_train_steps > 0 else ""
+        steps += f", batch {self.batch_size}" if self.batch_size else ""
         return (
             f"{self.train:,} train / {self.val:,} val / {self.test:,} test examples, "
             f"{self.epochs} epochs{steps}; test protocol {self.runs} runs x {self.subset:,}"
@@ -95,16 +99,19 @@ def generate_data(run: stages.Stages, part: Part, hand_crafted: bool = True) -> 
         )  # fmt: skip
     tests = {"synthetic": os.path.join(part.data_dir, "test")}
     if hand_crafted and has_hand_crafted(part.synth):
-        imported = os.path.join(part.data_root, f"{part.synth}_hand_crafted.json")
+        files = sorted(glob.glob(HAND_CRAFTED[part.synth]))
+        name = f"{part.synth}_hand_crafted"
+        if s.hand_crafted_files:
+            files = files[: s.hand_crafted_files]
+            name += f"_{len(files)}files"
+        imported = os.path.join(part.data_root, f"{name}.json")
         run.run(
-            f"import {part.synth} hand-crafted presets",
-            stages.import_presets_args(
-                synth=part.synth, files=sorted(glob.glob(HAND_CRAFTED[part.synth])), out=imported
-            ),
+            f"import {part.synth} hand-crafted presets ({len(files)} files)",
+            stages.import_presets_args(synth=part.synth, files=files, out=imported),
         )
-        hc_dir = os.path.join(part.data_root, f"{part.synth}_{part.audio_model}_hand_crafted")
+        hc_dir = os.path.join(part.data_root, f"{name}_{part.audio_model}")
         run.run(
-            f"generate {part.synth} {part.audio_model} hand-crafted",
+            f"generate {part.synth} {part.audio_model} hand-crafted ({len(files)} files)",
             stages.preset_set_args(
                 synth=part.synth, audio_model=part.audio_model, presets=imported, out=hc_dir,
                 workers=part.workers,
@@ -117,10 +124,8 @@ def generate_data(run: stages.Stages, part: Part, hand_crafted: bool = True) -> 
 def train_overrides(part: Part, encoder: str) -> dict[str, object]:
     """Config overrides: this part's data and length, the paper's schedule shape scaled to it."""
     s = part.sizes
-    batch = min(256 if encoder == "tfm" else 512, s.train)  # the paper's (facts 6.3)
-    if s.tiny_encoders:
-        batch = 16
-    return {
+    batch = s.batch_size or min(256 if encoder == "tfm" else 512, s.train)  # facts 6.3
+    overrides = {
         "train_data": os.path.join(part.data_dir, "train"),
         "val_data": os.path.join(part.data_dir, "val"),
         "batch_size": batch,
@@ -130,10 +135,12 @@ def train_overrides(part: Part, encoder: str) -> dict[str, object]:
         "evals_per_epoch": 2,
         "eval_batch_size": min(256, s.val),
         "val_num_ranks": s.val_ranks,
-        "log_every_steps": max(1, s.train // batch // 4),
-        "checkpoint_every_steps": max(1, s.train // batch),
-        **stages.scaled_schedule(s.train, batch, s.epochs),
     }
+    if s.scale_schedule:  # short runs: log and checkpoint often, the schedule's shape scaled
+        overrides["log_every_steps"] = max(1, s.train // batch // 4)
+        overrides["checkpoint_every_steps"] = max(1, s.train // batch)
+        overrides.update(stages.scaled_schedule(s.train, batch, s.epochs))
+    return overrides
 
 
 def train_config(part: Part, encoder: str) -> str:
@@ -222,12 +229,23 @@ def draw_figures(
                  f"--proxy={c['export_dir']}"]  # fmt: skip
     args += [*(f"--test={t}={d}" for t, d in tests.items())]
     args += [f"--points={s.umap_points}", f"--subset-size={s.subset}"]
+    if "hand-crafted" in tests:
+        args.append(f"--audio-gap={part.audio_model}")
     encoders = ",".join(c["encoder"] for c in results)
     run.run(f"figures {part.synth} {part.audio_model} {encoders}", args)
     for c in results:
         path = os.path.join(part.results, f"{figures_name(part, c['encoder'])}_figures.json")
         with open(path) as f:
             c["figures"] = json.load(f)
+
+
+def audio_gap(part: Part) -> dict | None:
+    """The synthetic vs hand-crafted audio-embedding gap `draw_figures` measured, if any."""
+    path = os.path.join(part.results, f"{part.audio_model}_audio_gap.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def part_facts(part: Part) -> dict[str, object]:

@@ -92,12 +92,17 @@ def plot_curve_overlay(
 
 
 def plot_umap(
-    pred_2d_Nx2: np.ndarray, true_2d_Nx2: np.ndarray, path: str, title: str, wasserstein: float
+    pred_2d_Nx2: np.ndarray,
+    true_2d_Nx2: np.ndarray,
+    path: str,
+    title: str,
+    wasserstein: float,
+    labels: tuple[str, str] = ("audio model (true)", "proxy (predicted)"),
 ) -> str:
-    """The UMAP projections of predicted (proxy) and true (audio model) embeddings."""
+    """Two UMAP clouds: by default predicted (proxy) and true (audio model) embeddings."""
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    ax.scatter(*true_2d_Nx2.T, s=4, alpha=0.5, label="audio model (true)")
-    ax.scatter(*pred_2d_Nx2.T, s=4, alpha=0.5, label="proxy (predicted)")
+    ax.scatter(*true_2d_Nx2.T, s=4, alpha=0.5, label=labels[0])
+    ax.scatter(*pred_2d_Nx2.T, s=4, alpha=0.5, label=labels[1])
     ax.set_title(f"{title}\nWasserstein distance (UMAP plane) {wasserstein:.3f}", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
