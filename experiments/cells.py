@@ -161,18 +161,25 @@ def check_part(part: Part, encoders: list[str]) -> None:
             raise ValueError(f"{part.synth} {encoder} at {part.sizes.name} sizes: {e}") from None
 
 
-def run_cell(run: stages.Stages, part: Part, encoder: str, tests: dict[str, str]) -> dict:
-    """Trains, exports and evaluates one encoder; returns its numbers (figures come later)."""
+def run_cell(
+    run: stages.Stages, part: Part, encoder: str, tests: dict[str, str], max_steps: int = 0
+) -> dict:
+    """Trains, exports and evaluates one encoder; returns its numbers (figures come later).
+
+    `max_steps` > 0 stops training there (a time budget): the schedule stays the full run's, so
+    the learning rate has not annealed; the results say how many steps ran.
+    """
     s = part.sizes
     cell = f"{part.synth} {part.audio_model} {encoder}"
     run_dir = part.run_dir(encoder)
     train_dir, export_dir = os.path.join(run_dir, "train"), os.path.join(run_dir, "export")
     config = train_config(part, encoder)
+    overrides = train_overrides(part, encoder)
+    if max_steps > 0:
+        overrides["num_train_steps"] = max_steps
     run.run(
         f"train {cell}",
-        stages.train_args(
-            config=config, workdir=train_dir, overrides=train_overrides(part, encoder)
-        ),
+        stages.train_args(config=config, workdir=train_dir, overrides=overrides),
     )
     run.run(f"export {cell}", stages.export_args(workdir=train_dir, out=export_dir))
     evals = {}
@@ -208,6 +215,8 @@ def run_cell(run: stages.Stages, part: Part, encoder: str, tests: dict[str, str]
         "encoder": encoder,
         "train_dir": train_dir,
         "batch_size": resolved["batch_size"],
+        "planned_steps": s.epochs * (s.train // resolved["batch_size"]),
+        "max_steps": max_steps,
         "lr": resolved["lr"],
         "export_dir": export_dir,
         "evaluations": evals,

@@ -20,7 +20,7 @@ def _run(module: str, tmp_path, *flags: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", module, "--tiny", f"--workdir={workdir}",
          f"--data-root={tmp_path / 'data'}", *flags],
-        cwd=REPO, capture_output=True, text=True, timeout=900, env=env,
+        cwd=REPO, capture_output=True, text=True, timeout=3600, env=env,
     )  # fmt: skip
 
 
