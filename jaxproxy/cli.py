@@ -30,6 +30,7 @@ COMMANDS: dict[str, Command] = {
     "export": Command("jaxproxy.export", "export a trained proxy (weights + jax.export function)"),
     "evaluate": Command("jaxproxy.evaluate", "the paper's test protocol for an exported proxy"),
     "convert": Command("jaxproxy.convert", "the reference's checkpoints and datasets -> ours"),
+    "match": Command("jaxproxy.match", "sound file -> preset file for the synth (estimator)"),
 }
 DATA_COMMANDS: dict[str, Command] = {
     "generate": Command("data_gen.generate", "generate a (preset, embedding) dataset, resumably"),
@@ -40,6 +41,7 @@ DATA_COMMANDS: dict[str, Command] = {
     "inspect": Command("data_gen.inspect", "check a dataset; re-render a few examples"),
     "preset-files": Command("data_gen.presets", "import, process, export synth preset files"),
     "audio-models": Command("data_gen.audio", "list audio models; fetch EfficientAT weights"),
+    "ood": Command("data_gen.ood", "out-of-domain targets: GM notes (fluidsynth), NSynth"),
     "beam": Command("data_gen.dataset.beam_pipeline", "generate with Apache Beam (any runner)"),
     "upgrade": Command(
         "data_gen.dataset.upgrade", "rewrite an old-layout dataset as a TFDS folder"

@@ -21,12 +21,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from data_gen.audio.filterbank import dct_ortho, kaldi_mel_banks
+from data_gen.audio.filterbank import dct_ortho
+from jaxproxy.mel import ssm_log_mel
 
 SAMPLE_RATE = 32000
 MFCCD_WEIGHT = 0.25  # lw_mfccd: the reference logs MFCCD x 0.25 (and a_mean uses that value)
 STFT_EPS = 1e-8  # auraloss: |X| = sqrt(clamp(re^2 + im^2, eps))
-MEL_DB_EPS = 1e-8  # synth-proxy MelSTFT: 10 log10(clamp(mel, eps))
 METRICS = ("stft", "mstft", "mel", "mfccd")
 REFERENCE_BATCH = 32  # the reference's test batch size
 
@@ -50,17 +50,17 @@ def _frames(audio_N: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _window(win_length: int, n_fft: int, periodic: bool) -> np.ndarray:
-    """Hann window centred in n_fft zeros (torch.stft pads a shorter window on both sides)."""
-    n = win_length if periodic else win_length - 1
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win_length) / max(n, 1))
+def _window(win_length: int, n_fft: int) -> np.ndarray:
+    """Periodic Hann (torch.hann_window's default) centred in n_fft zeros, as torch.stft pads
+    a shorter window on both sides."""
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win_length) / win_length)
     left = (n_fft - win_length) // 2
     return np.pad(window, (left, n_fft - win_length - left))
 
 
-def _power(audio_N: np.ndarray, n_fft: int, hop: int, win: int, periodic: bool) -> np.ndarray:
+def _power(audio_N: np.ndarray, n_fft: int, hop: int, win: int) -> np.ndarray:
     """|STFT|^2, one-sided: float64[n_fft // 2 + 1, T]."""
-    spec_TxF = np.fft.rfft(_frames(audio_N, n_fft, hop) * _window(win, n_fft, periodic), axis=-1)
+    spec_TxF = np.fft.rfft(_frames(audio_N, n_fft, hop) * _window(win, n_fft), axis=-1)
     return (spec_TxF.real**2 + spec_TxF.imag**2).T
 
 
@@ -113,8 +113,7 @@ def _sc_logmag_terms(
     terms_Bx4 = np.empty((pred_BxN.shape[0], 4))
     for b, (pred_N, target_N) in enumerate(zip(pred_BxN, target_BxN, strict=True)):
         x_FxT, y_FxT = (
-            np.sqrt(np.maximum(_power(a, n_fft, hop, win, periodic=True), STFT_EPS))
-            for a in (pred_N, target_N)
+            np.sqrt(np.maximum(_power(a, n_fft, hop, win), STFT_EPS)) for a in (pred_N, target_N)
         )
         if banks is not None:  # auraloss puts the mel filterbank on magnitudes, no second clamp
             x_FxT, y_FxT = banks @ x_FxT, banks @ y_FxT
@@ -173,28 +172,15 @@ def mel_distance(
 
 
 @functools.lru_cache(maxsize=1)
-def _mfcc_matrices() -> tuple[np.ndarray, np.ndarray]:
-    banks = kaldi_mel_banks(MEL_BINS, 1024, SAMPLE_RATE, 0.0, SAMPLE_RATE / 2).astype(np.float64)
-    return banks, dct_ortho(MFCC_COEFFS, MEL_BINS).astype(np.float64)
-
-
-def ssm_log_mel(audio_N: np.ndarray) -> np.ndarray:
-    """synth-proxy's MelSTFT (facts 9.1), the estimator's input before scaling: pre-emphasis,
-    symmetric-Hann power STFT (1024/512, centred), kaldi mel 128 bands 0-16 kHz, 10 log10(clamp
-    1e-8): float64[128, T] (313 frames for 5 s at 32 kHz). `data_gen.audio.frontend.ssm_mel` is
-    the same computation in torch (the datasets' `mel` feature)."""
-    audio_N = np.asarray(audio_N, np.float64)
-    emphasised = audio_N[1:] - 0.97 * audio_N[:-1]
-    banks_MxF, _ = _mfcc_matrices()
-    mel_MxT = banks_MxF @ _power(emphasised, 1024, 512, 1024, periodic=False)
-    return 10.0 * np.log10(np.maximum(mel_MxT, MEL_DB_EPS))
+def _dct() -> np.ndarray:
+    return dct_ortho(MFCC_COEFFS, MEL_BINS).astype(np.float64)
 
 
 def mfcc(audio_N: np.ndarray) -> np.ndarray:
-    """synth-proxy's MFCC: `ssm_log_mel`, orthonormal DCT-II to 40 coefficients, c0 dropped:
-    float64[39, T]."""
-    _, dct_MxK = _mfcc_matrices()
-    return (ssm_log_mel(audio_N).T @ dct_MxK)[:, 1:].T
+    """synth-proxy's MFCC: its MelSTFT (the estimator's front end, `jaxproxy.mel.ssm_log_mel`),
+    orthonormal DCT-II to 40 coefficients, c0 dropped: float64[39, T]."""
+    db_MxT = ssm_log_mel(np.asarray(audio_N, np.float64)).astype(np.float64)
+    return (db_MxT.T @ _dct())[:, 1:].T
 
 
 def mfcc_distance(

@@ -17,6 +17,7 @@ import numpy as np
 
 from jaxproxy.matching import audio_metrics, param_metrics
 from jaxproxy.matching.render_client import RenderClient
+from jaxproxy.mel import ssm_log_mel
 
 
 def spec_kinds(spec_json: Mapping[str, Any]) -> tuple[list[str], list[int]]:
@@ -155,15 +156,17 @@ class ValidationHook:
         self.close()
 
 
-def predict_presets(estimator: Any, mel_NxMxT: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Hard presets float32[N, P] from dB log-mels, in batches (`estimator.logits`, `.decode`)."""
-    out = []
-    for start in range(0, len(mel_NxMxT), batch_size):
-        logits = estimator.logits(np.asarray(mel_NxMxT[start : start + batch_size], np.float32))
-        out.append(np.asarray(estimator.decode(logits), np.float32))
-    return np.concatenate(out) if out else np.zeros((0, estimator.layout.n_used), np.float32)
+def predict_logits(estimator: Any, mel_NxMxT: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """The estimator's logits float32[N, W] for dB log-mels, in batches (`estimator.logits`)."""
+    out = [
+        np.asarray(estimator.logits(np.asarray(mel_NxMxT[k : k + batch_size], np.float32)))
+        for k in range(0, len(mel_NxMxT), batch_size)
+    ]
+    return np.concatenate(out).astype(np.float32)
 
 
 def log_mels(audio_NxS: np.ndarray) -> np.ndarray:
     """The estimator's input (`ssm_log_mel`) for each clip: float32[N, 128, T]."""
-    return np.stack([audio_metrics.ssm_log_mel(a) for a in audio_NxS]).astype(np.float32)
+    return np.concatenate(
+        [ssm_log_mel(audio_NxS[k : k + 64]) for k in range(0, len(audio_NxS), 64)]
+    )

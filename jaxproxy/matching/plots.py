@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxproxy.matching.audio_metrics import ssm_log_mel
+from jaxproxy.mel import ssm_log_mel
 
 
 def _pyplot():

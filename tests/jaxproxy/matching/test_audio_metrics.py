@@ -89,9 +89,6 @@ def test_mfcc_equals_the_reference_melstft_in_torch(minisub_clips):
         mel_BxMxT = ssm_mel().double()(torch.from_numpy(audio))
     dct = torch.from_numpy(dct_ortho(40, 128)).double()
     ref_Bx39xT = torch.matmul(mel_BxMxT.transpose(-1, -2), dct)[..., 1:].transpose(-1, -2).numpy()
-    np.testing.assert_allclose(
-        am.ssm_log_mel(audio[0]), mel_BxMxT[0].numpy(), rtol=1e-5, atol=5e-3
-    )  # the estimator's input, without torch
     # The torch port's window and filterbank are float32 buffers: coefficients (dB, up to ~200)
     # agree to a few thousandths of a dB, the distance to 1e-5 relative.
     for b in range(2):
