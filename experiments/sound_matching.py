@@ -1,0 +1,116 @@
+"""Sound matching end to end: a proxy, estimators for PLoss / Mix / Switch / soft input, evaluation.
+
+python -m experiments.sound_matching --workdir=runs/sound_matching            # about an hour here
+python -m experiments.sound_matching --workdir=runs/sm_paper --paper-sizes    # the paper's sizes
+
+Stages (`experiments.ssm_stages`; each runs once, a rerun continues where one stopped):
+1. the synth's factory presets, processed as the paper does, split 90/10 (seed 42, facts 4.3);
+2. datasets: synthetic presets for the proxy; the hand-crafted train and test splits with the
+   estimator's log-mel (`--extras mel`);
+3. the proxy: pre-trained on the synthetic set, fine-tuned on the hand-crafted train split (9.6);
+4. one estimator per schedule: PLoss, Mix, Switch (facts 9.4) and Switch with soft proxy inputs;
+5. out-of-domain targets: General MIDI notes rendered by fluidsynth (or `--ood-set`, e.g. NSynth);
+then, in this process (`experiments.ssm_evaluate`): every estimator on the hand-crafted test split
+and the out-of-domain targets, predictions rendered by the render service at 32 kHz, `--refine`
+through the proxy on the out-of-domain targets, audio examples; and the results folder
+(`experiments.ssm_report`): the paper's Tables 5-6 layout with its numbers beside ours, bar charts.
+
+Defaults (scaled down to about an hour on the shared 2-core machine): amsynth (3,261 factory
+presets kept: 2,935 train, 326 test), mel128 targets, an HN-OH proxy on 4,096 synthetic presets,
+quarter-width estimator CNNs (269k parameters) for 4 epochs, the 128 GM programs at note 60.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from experiments import ssm_evaluate, ssm_report, ssm_stages
+from experiments.ssm_stages import FACTORY_PRESETS, SCHEDULES, Folders
+from experiments.stages import StageError, Stages
+
+QUARTER_WIDTH = "(2,4,8,16,32,64,128)"  # the paper's CNN is (8, ..., 512) with d_final 2048
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.sound_matching",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--workdir", type=Path, default=Path("runs/sound_matching"))
+    add("--results", type=Path, default=None, help="results folder (default: WORKDIR/results)")
+    add("--synth", default="amsynth", choices=sorted(FACTORY_PRESETS))
+    add("--audio-model", default="mel128", help="proxy target (the paper's: mn20_mel)")
+    add("--proxy-encoder", default="hn_oh", help="the paper's: tfm (slow on CPU)")
+    add("--synthetic-size", type=int, default=4096, help="proxy pre-training set")
+    add("--synthetic-val-size", type=int, default=2048)
+    add("--proxy-epochs", type=int, default=12)
+    add("--finetune-epochs", type=int, default=10, help="proxy fine-tuning on the HC train split")
+    add("--estimator-epochs", type=int, default=4)
+    add("--estimator-channels", default=QUARTER_WIDTH, help="'' for the paper's CNN")
+    add("--estimator-d-final", type=int, default=512, help="0 for the paper's 2048")
+    add("--schedules", default=",".join(SCHEDULES), help=f"subset of {list(SCHEDULES)}")
+    add("--ood-programs", default="0-127", help="GM programs of the out-of-domain set")
+    add("--ood-pitches", default="60", help="the paper renders predictions at note 60")
+    add("--ood-velocities", default="100")
+    add("--ood-set", type=Path, default=None, help="a target-set folder (python -m data_gen.ood)")
+    add("--refine-steps", type=int, default=30, help="--refine on the OOD set (0: skip)")
+    add("--examples", type=int, default=4, help="audio examples per domain")
+    add("--workers", type=int, default=os.cpu_count() or 1)
+    add("--paper-sizes", action="store_true",
+        help="the paper's sizes: TFM proxy on 2.5M synthetic presets, its CNN for 600 epochs, "
+             "every GM note (NSynth via --ood-set for Table 6 proper)")  # fmt: skip
+    add("--smoke", action="store_true", help="tiny everything (the test suite runs this)")
+    return parser
+
+
+def _apply_sizes(args: argparse.Namespace) -> None:
+    if args.paper_sizes:
+        args.proxy_encoder, args.synthetic_size, args.synthetic_val_size = "tfm", 2_500_000, 131_072
+        args.proxy_epochs, args.finetune_epochs, args.estimator_epochs = 30, 250, 600
+        args.estimator_channels, args.estimator_d_final = "", 0
+        args.ood_pitches, args.ood_velocities = "48,60,72", "64,100"
+    if args.smoke:  # the smoke configs bring their own tiny networks
+        args.synthetic_size, args.synthetic_val_size = 256, 128
+        args.proxy_epochs = args.finetune_epochs = args.estimator_epochs = 1
+        args.estimator_channels, args.estimator_d_final = "", 0
+        args.ood_programs, args.refine_steps, args.examples = "0,73", 3, 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    _apply_sizes(args)
+    labels = [s for s in args.schedules.split(",") if s]
+    unknown = [s for s in labels if s not in SCHEDULES]
+    if unknown:
+        print(f"sound_matching: unknown schedules {unknown}; known: {list(SCHEDULES)}")
+        return 2
+    folders = Folders(args.workdir)
+    run = Stages(str(args.workdir), "sound_matching")
+    try:
+        ssm_stages.hand_crafted(run, folders, args)
+        ssm_stages.datasets(run, folders, args)
+        proxy = ssm_stages.proxy(run, folders, args)
+        estimators = {label: ssm_stages.estimator(run, folders, args, label) for label in labels}
+        ood = ssm_stages.ood_targets(run, folders, args)
+    except StageError as err:
+        print(err, file=sys.stderr)
+        return 1
+    start = time.perf_counter()
+    results = ssm_evaluate.evaluate_all(args, estimators, folders.data / "hc_test", ood, proxy)
+    run.add("evaluate", "experiments.ssm_evaluate.evaluate_all", time.perf_counter() - start)
+    results["command"] = "python -m experiments.sound_matching " + " ".join(argv)
+    results["stages_s"] = {name: r["seconds"] for name, r in run.record.items()}
+    path = ssm_report.write_report(args.results or args.workdir / "results", results)
+    print(path.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The data, proxy and estimator stages of `experiments.sound_matching`, as `python -m` commands.
+
+Each runs once through `experiments.stages.Stages` (recorded in `<workdir>/stages.json`, skipped
+when rerun; an interrupted one resumes on its own).
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from data_gen.presets.preset_set import load_presets, save_presets
+from experiments import stages as st
+
+FACTORY_PRESETS = {  # the synth's own preset banks (Debian packages amsynth and hexter)
+    "amsynth": "/usr/share/amsynth/banks/*.bank",
+    "dx7": "/usr/share/hexter/*.dx7",
+}
+HC_TEST_FRACTION = 0.1  # facts 4.3: HC sets split [0.9, 0.1], seed 42
+SPLIT_SEED = 42
+SYNTHETIC_SEEDS = {"train": 2100, "val": 2101}
+SCHEDULES = {  # label -> estimator config arguments
+    "PLoss": "schedule=ploss",
+    "Mix": "schedule=mix",
+    "Switch": "schedule=switch",
+    "Switch+soft": "schedule=switch,audio_input=probs",
+}
+
+
+def split_presets(kept: Path, train: Path, test: Path) -> tuple[int, int]:
+    """90/10 random split of a processed presets JSON (numpy permutation, seed 42)."""
+    synth, presets = load_presets(kept)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(presets))
+    num_test = int(round(HC_TEST_FRACTION * len(presets)))
+    test_idx, train_idx = np.sort(order[:num_test]), np.sort(order[num_test:])
+    save_presets(train, synth, [presets[i] for i in train_idx])
+    save_presets(test, synth, [presets[i] for i in test_idx])
+    return len(train_idx), len(test_idx)
+
+
+class Folders:
+    """Where every stage writes, under the work folder."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.presets, self.data, self.exports = work / "presets", work / "data", work / "exports"
+        self.hc_train_json = self.presets / "hc_train.json"
+        self.hc_test_json = self.presets / "hc_test.json"
+        # The fine-tuning trainer exports its best checkpoint (validation L1) itself.
+        self.proxy, self.proxy_ft = self.exports / "proxy", work / "proxy_ft" / "export"
+
+    def estimator(self, label: str) -> Path:
+        return self.exports / f"estimator_{label.lower().replace('+', '_')}"
+
+
+def hand_crafted(run: st.Stages, f: Folders, args: Any) -> None:
+    """Import and process the synth's factory presets, split 90/10."""
+    files = sorted(glob.glob(FACTORY_PRESETS[args.synth]))[: 2 if args.smoke else None]
+    if not files:
+        raise SystemExit(f"sound_matching: no presets at {FACTORY_PRESETS[args.synth]}")
+    imported, kept = f.presets / "imported.json", f.presets / "kept.json"
+    run.run("import presets", st.import_presets_args(synth=args.synth, files=files,
+                                                      out=str(imported)))  # fmt: skip
+    run.run("process presets",
+            ["data_gen.presets", "process", "--synth", args.synth, str(imported), "--out",
+             str(kept), "--report", str(f.presets / "report.json"), "--workers",
+             str(args.workers), "--no-progress"])  # fmt: skip
+    if not run.done("split presets"):
+        n_train, n_test = split_presets(kept, f.hc_train_json, f.hc_test_json)
+        run.add("split presets", f"{n_train} train / {n_test} test (seed {SPLIT_SEED})", 0.0)
+
+
+def datasets(run: st.Stages, f: Folders, args: Any) -> None:
+    """Synthetic sets for the proxy; the hand-crafted splits with the estimator's log-mel."""
+    for split, size in (("train", args.synthetic_size), ("val", args.synthetic_val_size)):
+        run.run(f"generate synthetic {split}",
+                st.generate_args(synth=args.synth, audio_model=args.audio_model, split=split,
+                                 size=size, seed=SYNTHETIC_SEEDS[split],
+                                 out=str(f.data / f"synthetic_{split}"),
+                                 workers=args.workers))  # fmt: skip
+    for split, presets in (("train", f.hc_train_json), ("test", f.hc_test_json)):
+        command = st.preset_set_args(synth=args.synth, audio_model=args.audio_model,
+                                     presets=str(presets), out=str(f.data / f"hc_{split}"),
+                                     workers=args.workers)  # fmt: skip
+        run.run(f"generate hand-crafted {split}", [*command, f"--split={split}", "--extras=mel"])
+
+
+def proxy(run: st.Stages, f: Folders, args: Any) -> Path:
+    """Pre-train the proxy on synthetic presets, fine-tune it on the HC train split (9.6)."""
+    batch = 256 if args.proxy_encoder == "tfm" else 512
+    overrides = {
+        "train_data": f.data / "synthetic_train",
+        "val_data": f.data / "synthetic_val",
+        "num_epochs": args.proxy_epochs,
+        **st.scaled_schedule(args.synthetic_size, batch, args.proxy_epochs),
+    }
+    smoke = ",smoke" if args.smoke else ""
+    config = f"proxy:synth={args.synth},encoder={args.proxy_encoder},audio_model={args.audio_model}"
+    workdir = str(f.work / "proxy")
+    run.run("train proxy", st.train_args(config=config + smoke, workdir=workdir,
+                                         overrides=overrides))  # fmt: skip
+    run.run("export proxy", st.export_args(workdir=workdir, out=str(f.proxy)))
+    workdir = f.work / "proxy_ft"
+    overrides = {"init_from": f.proxy, "train_data": f.data / "hc_train",
+                 "num_epochs": args.finetune_epochs}  # fmt: skip
+    if not args.smoke:  # the paper's warmup (Diva: 600 of ~30k steps) at this run's length
+        overrides["warmup_steps"] = max(1, round(0.02 * _steps(f, args.finetune_epochs)))
+    run.run("fine-tune proxy",
+            st.train_args(config=f"proxy_finetune:synth={args.synth},"
+                                 f"audio_model={args.audio_model}" + smoke,
+                          workdir=str(workdir), overrides=overrides))  # fmt: skip
+    return f.proxy_ft
+
+
+def estimator(run: st.Stages, f: Folders, args: Any, label: str) -> Path:
+    """Train and export one estimator with schedule `label` through the fine-tuned proxy."""
+    smoke = ",smoke" if args.smoke else ""
+    config = f"estimator:synth={args.synth},{SCHEDULES[label]},audio_model={args.audio_model}"
+    workdir = str(f.work / f.estimator(label).name)
+    overrides = {
+        "train_data": f.data / "hc_train",
+        "proxy": f.proxy_ft,
+        "num_epochs": args.estimator_epochs,
+        **({"channels": args.estimator_channels} if args.estimator_channels else {}),
+        **({"d_final": args.estimator_d_final} if args.estimator_d_final else {}),
+    }
+    if not args.smoke:  # the paper's warmup share (Diva: 1,080 of 72,384 steps), every epoch val.
+        overrides["warmup_steps"] = max(1, round(0.015 * _steps(f, args.estimator_epochs)))
+        overrides["eval_every_epochs"] = 1
+    run.run(f"train estimator {label}", st.train_args(config=config + smoke, workdir=workdir,
+                                                      overrides=overrides))  # fmt: skip
+    run.run(
+        f"export estimator {label}",
+        ["jaxproxy.export_estimator", f"--workdir={workdir}", f"--out={f.estimator(label)}"],
+    )
+    return f.estimator(label)
+
+
+def ood_targets(run: st.Stages, f: Folders, args: Any) -> Path:
+    """The General MIDI notes (fluidsynth) unless `--ood-set` names a target-set folder."""
+    if args.ood_set is not None:
+        return args.ood_set
+    out = f.data / "ood_gm"
+    run.run("render General MIDI targets",
+            ["data_gen.ood", "gm", "--out", str(out), "--programs", args.ood_programs,
+             "--pitches", args.ood_pitches, "--velocities", args.ood_velocities,
+             "--workers", str(args.workers)])  # fmt: skip
+    return out
+
+
+def _steps(f: Folders, epochs: int, batch: int = 64, train_fraction: float = 0.89) -> int:
+    """Optimizer steps of a run on the hand-crafted train split (its 89 % training part)."""
+    _, presets = load_presets(f.hc_train_json)
+    return epochs * max(1, int(train_fraction * len(presets)) // batch)

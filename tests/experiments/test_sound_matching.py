@@ -1,0 +1,31 @@
+"""The sound-matching experiment end to end at smoke size (two factory banks, tiny networks)."""
+
+import json
+import shutil
+
+import pytest
+
+from experiments import sound_matching
+
+pytestmark = [
+    pytest.mark.slow,  # minutes: presets, data, proxy, fine-tuning, estimators, evaluation
+    pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="needs fluidsynth"),
+]
+
+
+def test_smoke_run_writes_the_results_folder(tmp_path):
+    assert sound_matching.main(["--smoke", f"--workdir={tmp_path}", "--workers=1",
+                                "--schedules=PLoss,Switch+soft"]) == 0  # fmt: skip
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert set(results["id"]) == set(results["ood"]) == {"PLoss", "Switch+soft"}
+    for values in results["id"].values():
+        assert {"num_mae", "cat_acc", "stft", "mstft", "mel", "mfccd", "a_mean"} <= set(values)
+    assert results["refine"]["PLoss"]["steps"] == 3
+    text = (tmp_path / "results" / "results.md").read_text()
+    assert "| Diva (paper) | Switch |" in text and "amsynth (ours) | Switch+soft" in text
+    pngs = list((tmp_path / "results" / "audio").rglob("spectrograms.png"))
+    assert len(pngs) == 2  # one in-domain and one out-of-domain example
+    assert (pngs[0].parent / "target.wav").is_file() and (pngs[0].parent / "ploss.wav").is_file()
+    # A rerun skips every finished stage.
+    stages = json.loads((tmp_path / "stages.json").read_text())
+    assert "train estimator Switch+soft" in stages
