@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 import soundfile
-from jaxproxy.export_estimator import load_estimator
-from jaxproxy.models.estimator import decode_presets
 
 from data_gen.ood.target_set import load_target_set
 from jaxproxy.data import open_dataset
+from jaxproxy.export_estimator import load_estimator
 from jaxproxy.matching import evaluation, plots
 from jaxproxy.matching.render_client import RenderClient
+from jaxproxy.models.estimator import decode_presets
 
 METRIC_RATE = 32000  # facts 9.7: metrics on 32 kHz renders
 EXAMPLE_SEED = 999  # export_audio_eval.py's seed
