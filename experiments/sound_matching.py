@@ -17,7 +17,8 @@ through the proxy on the out-of-domain targets, audio examples; and the results 
 
 Defaults (scaled down to about an hour on the shared 2-core machine): amsynth (3,261 factory
 presets kept: 2,935 train, 326 test), mel128 targets, an HN-OH proxy on 4,096 synthetic presets,
-quarter-width estimator CNNs (269k parameters) for 4 epochs, the 128 GM programs at note 60.
+quarter-width estimator CNNs (269k parameters) for 3 epochs, 160 of the in-domain test presets,
+every second GM program (64) at note 60.
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--synthetic-val-size", type=int, default=2048)
     add("--proxy-epochs", type=int, default=12)
     add("--finetune-epochs", type=int, default=10, help="proxy fine-tuning on the HC train split")
-    add("--estimator-epochs", type=int, default=4)
+    add("--estimator-epochs", type=int, default=3)
     add("--estimator-channels", default=QUARTER_WIDTH, help="'' for the paper's CNN")
     add("--estimator-d-final", type=int, default=512, help="0 for the paper's 2048")
     add("--schedules", default=",".join(SCHEDULES), help=f"subset of {list(SCHEDULES)}")
-    add("--ood-programs", default="0-127", help="GM programs of the out-of-domain set")
+    add("--id-limit", type=int, default=160, help="in-domain test examples scored (0: all)")
+    add("--ood-programs", default=",".join(map(str, range(0, 128, 2))),
+        help="GM programs of the out-of-domain set (default: every second one)")  # fmt: skip
     add("--ood-pitches", default="60", help="the paper renders predictions at note 60")
     add("--ood-velocities", default="100")
     add("--ood-set", type=Path, default=None, help="a target-set folder (python -m data_gen.ood)")
@@ -74,7 +77,8 @@ def _apply_sizes(args: argparse.Namespace) -> None:
         args.proxy_encoder, args.synthetic_size, args.synthetic_val_size = "tfm", 2_500_000, 131_072
         args.proxy_epochs, args.finetune_epochs, args.estimator_epochs = 30, 250, 600
         args.estimator_channels, args.estimator_d_final = "", 0
-        args.ood_pitches, args.ood_velocities = "48,60,72", "64,100"
+        args.ood_programs, args.ood_pitches, args.ood_velocities = "0-127", "48,60,72", "64,100"
+        args.id_limit = 0
     if args.smoke:  # the smoke configs bring their own tiny networks
         args.synthetic_size, args.synthetic_val_size = 256, 128
         args.proxy_epochs = args.finetune_epochs = args.estimator_epochs = 1

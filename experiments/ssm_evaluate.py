@@ -76,13 +76,15 @@ def evaluate_all(
     out_dir = args.results or args.workdir / "results"
     results: dict[str, Any] = {"id": {}, "ood": {}, "refine": {}, "examples": []}
     with RenderClient(spec_json, {"sample_rate": METRIC_RATE}, args.workers) as client:
+        if args.id_limit:
+            arrays = {k: v[: args.id_limit] for k, v in arrays.items()}
         target_audio, failed = client.render(arrays["params"])
         ok = ~failed  # a test preset that fails to render cannot be a target
         id_params, id_mel, id_audio = arrays["params"][ok], arrays["mel"][ok], target_audio[ok]
         # Some plug-ins (amsynth) do not render a preset twice the same (free-running LFOs,
         # voice state): the ground truth rendered again scores this much, the floor of the table.
         again, _ = client.render(id_params)
-        floor, _ = evaluation.score_audio(again, id_audio)
+        floor, _ = evaluation.score_audio(again, id_audio, workers=args.workers)
         results["id_render_floor"] = _round(floor)
         ood_mel = evaluation.log_mels(targets.audio)
         id_preds, ood_preds, id_per, ood_per = {}, {}, {}, {}
@@ -91,13 +93,18 @@ def evaluate_all(
             print(f"=== evaluate {label}", flush=True)
             pred = _decode(est, evaluation.predict_logits(est, id_mel))
             scores = evaluation.score_predictions(
-                client, pred, id_audio, target_presets_NxP=id_params, spec_json=spec_json
+                client,
+                pred,
+                id_audio,
+                target_presets_NxP=id_params,
+                spec_json=spec_json,
+                workers=args.workers,
             )
             results["id"][label], id_preds[label], id_per[label] = (
                 _round(scores.metrics), scores.audio, scores.per_example)  # fmt: skip
             ood_logits[label] = evaluation.predict_logits(est, ood_mel)
             scores = evaluation.score_predictions(
-                client, _decode(est, ood_logits[label]), targets.audio
+                client, _decode(est, ood_logits[label]), targets.audio, workers=args.workers
             )
             results["ood"][label], ood_preds[label], ood_per[label] = (
                 _round(scores.metrics), scores.audio, scores.per_example)  # fmt: skip
@@ -114,7 +121,8 @@ def evaluate_all(
                                          targets.audio, ood_preds, ood_per, picks_ood)  # fmt: skip
     results["synth"] = ds.synth_name
     results["setup"] = {
-        "in-domain test": f"{int(ok.sum())} hand-crafted {ds.synth_name} presets (10 % split)",
+        "in-domain test": f"{int(ok.sum())} of the {ds.num_examples} hand-crafted {ds.synth_name} "
+        "test presets (the 10 % split; the first ones of a random split)",
         "out-of-domain": f"{len(targets)} {targets.kind} notes ({targets.source})",
         "estimators": ", ".join(f"{k}: {v}" for k, v in estimators.items()),
         "proxy": str(proxy),
@@ -139,7 +147,9 @@ def _refine(args, loaded, proxy_path: Path, client, target_audio, logits, before
     for label, est in loaded.items():
         print(f"=== refine {label}: {args.refine_steps} steps on {len(target_audio)} targets")
         refined = refine_presets(proxy, est.layout, logits[label], target_emb, args.refine_steps)
-        after = evaluation.score_predictions(client, refined.presets, target_audio)
+        after = evaluation.score_predictions(
+            client, refined.presets, target_audio, workers=args.workers
+        )
         out[label] = {
             "steps": args.refine_steps,
             "proxy_l1_before": round(float(refined.hard_losses[0].mean()), 5),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import multiprocessing
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,21 +42,45 @@ class Scores:
         return int(self.failed.sum())
 
 
+def parallel_metrics(
+    pred_NxS: np.ndarray, target_NxS: np.ndarray, batch_size: int, workers: int
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """`audio_metrics.compute_metrics` over `workers` processes, in chunks of whole batches, so
+    the reference's per-batch values are unchanged (tested equal to one process)."""
+    n = len(pred_NxS)
+    per_worker = -(-n // max(1, workers))
+    chunk = batch_size * max(1, -(-per_worker // batch_size))
+    starts = list(range(0, n, chunk))
+    if workers <= 1 or len(starts) == 1:
+        return audio_metrics.compute_metrics(pred_NxS, target_NxS, batch_size)
+    context = multiprocessing.get_context("spawn")  # no JAX state in the children
+    with concurrent.futures.ProcessPoolExecutor(len(starts), mp_context=context) as pool:
+        parts = list(pool.map(audio_metrics.compute_metrics,
+                              [pred_NxS[s : s + chunk] for s in starts],
+                              [target_NxS[s : s + chunk] for s in starts],
+                              [batch_size] * len(starts)))  # fmt: skip
+    sizes = [min(chunk, n - s) for s in starts]
+    reference = {m: sum(p[0][m] * k for p, k in zip(parts, sizes, strict=True)) / n
+                 for m in parts[0][0]}  # fmt: skip
+    return reference, {m: np.concatenate([p[1][m] for p in parts]) for m in parts[0][1]}
+
+
 def score_audio(
     pred_audio_NxS: np.ndarray,
     target_audio_NxS: np.ndarray,
     failed_N: np.ndarray | None = None,
     batch_size: int = audio_metrics.REFERENCE_BATCH,
+    workers: int = 1,
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Audio metrics of the examples whose render did not fail (the reference protocol), and the
-    per-example values (NaN where the render failed)."""
+    per-example values (NaN where the render failed); `workers` processes compute them."""
     n = len(pred_audio_NxS)
     ok = np.ones(n, bool) if failed_N is None else ~np.asarray(failed_N, bool)
     per_example = {m: np.full(n, np.nan) for m in (*audio_metrics.METRICS, "a_mean")}
     if not ok.any():
         return {}, per_example
-    metrics, values = audio_metrics.compute_metrics(
-        pred_audio_NxS[ok], target_audio_NxS[ok], batch_size
+    metrics, values = parallel_metrics(
+        pred_audio_NxS[ok], target_audio_NxS[ok], batch_size, workers
     )
     for name, column in values.items():
         per_example[name][ok] = column
@@ -70,11 +95,12 @@ def score_predictions(
     target_presets_NxP: np.ndarray | None = None,
     spec_json: Mapping[str, Any] | None = None,
     batch_size: int = audio_metrics.REFERENCE_BATCH,
+    workers: int = 1,
 ) -> Scores:
     """Renders the predictions and scores them against the target clips; with target presets
     (in-domain) and the spec, the parameter metrics too."""
     pred_audio, failed = client.render(pred_presets_NxP)
-    metrics, per_example = score_audio(pred_audio, target_audio_NxS, failed, batch_size)
+    metrics, per_example = score_audio(pred_audio, target_audio_NxS, failed, batch_size, workers)
     if target_presets_NxP is not None:
         if spec_json is None:
             raise ValueError("score_predictions: parameter metrics need the synth spec")

@@ -78,3 +78,16 @@ def test_failed_renders_are_left_out_and_marked():
     metrics, per_example = score_audio(pred, target, failed, batch_size=1)
     assert np.isnan(per_example["stft"][1]) and np.isfinite(per_example["stft"][[0, 2]]).all()
     assert metrics["stft"] == pytest.approx(per_example["stft"][[0, 2]].mean())
+
+
+def test_metrics_over_processes_equal_one_process():
+    from jaxproxy.matching import audio_metrics
+    from jaxproxy.matching.evaluation import parallel_metrics
+
+    rng = np.random.default_rng(1)
+    pred, target = rng.normal(size=(5, 4000)), rng.normal(size=(5, 4000))
+    one = audio_metrics.compute_metrics(pred, target, batch_size=2)
+    two = parallel_metrics(pred, target, batch_size=2, workers=2)  # chunks of 4 and 1
+    for name in one[0]:
+        assert two[0][name] == pytest.approx(one[0][name], rel=1e-12)
+        np.testing.assert_allclose(two[1][name], one[1][name], rtol=1e-12)
