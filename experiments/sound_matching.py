@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--refine-steps", type=int, default=30, help="--refine on the OOD set (0: skip)")
     add("--examples", type=int, default=4, help="audio examples per domain")
     add("--workers", type=int, default=os.cpu_count() or 1)
+    add("--jobs", type=int, default=2, help="estimator trainings at a time")
     add("--paper-sizes", action="store_true",
         help="the paper's sizes: TFM proxy on 2.5M synthetic presets, its CNN for 600 epochs, "
              "every GM note (NSynth via --ood-set for Table 6 proper)")  # fmt: skip
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         ssm_stages.hand_crafted(run, folders, args)
         ssm_stages.datasets(run, folders, args)
         proxy = ssm_stages.proxy(run, folders, args)
-        estimators = {label: ssm_stages.estimator(run, folders, args, label) for label in labels}
+        estimators = ssm_stages.estimators(run, folders, args, labels)
         ood = ssm_stages.ood_targets(run, folders, args)
     except StageError as err:
         print(err, file=sys.stderr)

@@ -7,6 +7,10 @@ when rerun; an interrupted one resumes on its own).
 from __future__ import annotations
 
 import glob
+import shlex
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +119,9 @@ def proxy(run: st.Stages, f: Folders, args: Any) -> Path:
     return f.proxy_ft
 
 
-def estimator(run: st.Stages, f: Folders, args: Any, label: str) -> Path:
-    """Train and export one estimator with schedule `label` through the fine-tuned proxy."""
+def _estimator_command(f: Folders, args: Any, label: str) -> list[str]:
     smoke = ",smoke" if args.smoke else ""
     config = f"estimator:synth={args.synth},{SCHEDULES[label]},audio_model={args.audio_model}"
-    workdir = str(f.work / f.estimator(label).name)
     overrides = {
         "train_data": f.data / "hc_train",
         "proxy": f.proxy_ft,
@@ -130,13 +132,34 @@ def estimator(run: st.Stages, f: Folders, args: Any, label: str) -> Path:
     if not args.smoke:  # the paper's warmup share (Diva: 1,080 of 72,384 steps), every epoch val.
         overrides["warmup_steps"] = max(1, round(0.015 * _steps(f, args.estimator_epochs)))
         overrides["eval_every_epochs"] = 1
-    run.run(f"train estimator {label}", st.train_args(config=config + smoke, workdir=workdir,
-                                                      overrides=overrides))  # fmt: skip
-    run.run(
-        f"export estimator {label}",
-        ["jaxproxy.export_estimator", f"--workdir={workdir}", f"--out={f.estimator(label)}"],
-    )
-    return f.estimator(label)
+    workdir = str(f.work / f.estimator(label).name)
+    return st.train_args(config=config + smoke, workdir=workdir, overrides=overrides)
+
+
+def estimators(run: st.Stages, f: Folders, args: Any, labels: list[str]) -> dict[str, Path]:
+    """Train (`args.jobs` at a time: on a shared machine, more processes get more of the CPU)
+    and export one estimator per schedule label, through the fine-tuned proxy."""
+    todo = [label for label in labels if not run.done(f"train estimator {label}")]
+    for k in range(0, len(todo), max(1, args.jobs)):
+        group = todo[k : k + max(1, args.jobs)]
+        start = time.perf_counter()
+        procs = {}
+        for label in group:
+            command = _estimator_command(f, args, label)
+            print(f"\n=== train estimator {label}: python -m {shlex.join(command)}", flush=True)
+            procs[label] = (command, subprocess.Popen([sys.executable, "-m", *command]))
+        for label, (command, proc) in procs.items():
+            if proc.wait() != 0:
+                raise st.StageError(f"sound_matching: stage 'train estimator {label}' failed "
+                                    f"with exit code {proc.returncode}")  # fmt: skip
+            run.add(f"train estimator {label}", "python -m " + shlex.join(command),
+                    time.perf_counter() - start)  # fmt: skip
+    for label in labels:
+        workdir = str(f.work / f.estimator(label).name)
+        run.run(f"export estimator {label}",
+                ["jaxproxy.export_estimator", f"--workdir={workdir}",
+                 f"--out={f.estimator(label)}"])  # fmt: skip
+    return {label: f.estimator(label) for label in labels}
 
 
 def ood_targets(run: st.Stages, f: Folders, args: Any) -> Path:
