@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.presets.preset_set import load_presets, save_presets
+from data_gen.presets.presets_json import load_presets, save_presets
 from experiments import stages as st
 
 FACTORY_PRESETS = {  # the synth's own preset banks (Debian packages amsynth and hexter)

@@ -97,7 +97,7 @@ def _tone(path, rate=44100, seconds=1.5, channels=2):
 def test_match_writes_a_preset_wav_png_and_metrics(smoke_estimator, tmp_path, capsys):
     import json
 
-    from data_gen.presets.preset_set import load_presets
+    from data_gen.presets.presets_json import load_presets
 
     sound = _tone(tmp_path / "note.flac")
     out = tmp_path / "matched"
