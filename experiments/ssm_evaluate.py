@@ -123,7 +123,8 @@ def evaluate_all(
     results["setup"] = {
         "in-domain test": f"{int(ok.sum())} of the {ds.num_examples} hand-crafted {ds.synth_name} "
         "test presets (the 10 % split; the first ones of a random split)",
-        "out-of-domain": f"{len(targets)} {targets.kind} notes ({targets.source})",
+        "out-of-domain": f"{len(targets)} {targets.kind} notes from "
+        f"{targets.source.get('soundfont') or targets.source.get('root')}",
         "estimators": ", ".join(f"{k}: {v}" for k, v in estimators.items()),
         "proxy": str(proxy),
         "render": f"{METRIC_RATE} Hz, note 60, velocity 100, 2 s held, 5 s clips",

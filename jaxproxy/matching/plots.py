@@ -45,7 +45,7 @@ def spectrogram_comparison(
     axes[0].set_ylabel("mel band (kaldi, 0-16 kHz)")
     fig.colorbar(image, ax=list(axes), label="dB", shrink=0.85)
     if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
+        fig.suptitle(suptitle, fontsize=10, y=1.03)
     path = Path(path)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
