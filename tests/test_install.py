@@ -14,9 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.jaxproxy.fake_data import write_fake_dataset
+from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json, write_fake_dataset
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -68,3 +69,47 @@ def test_train_extra_runs_the_smoke_config_from_root(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "validation at step 12" in done.stderr
     assert (workdir / "checkpoints").is_dir() and (workdir / "config.json").is_file()
+
+
+def test_base_install_loads_and_calls_an_export(tmp_path):
+    from jaxproxy import export
+    from jaxproxy.configs import proxy as proxy_config
+    from jaxproxy.models.layout import PresetLayout
+    from jaxproxy.trainers import proxy
+
+    config = proxy_config.get_config("encoder=hn_oh,smoke")
+    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    folder = export.export_model(
+        str(tmp_path / "export"), model, config=config.to_dict(),
+        spec_json=fake_synth_json(), embedding_dim=EMB,
+    )  # fmt: skip
+    presets = fake_arrays(4, EMB, seed=1)["params"]
+    np.save(tmp_path / "presets.npy", presets)
+    expected = np.asarray(jax_call(folder, presets))
+
+    bin_dir = _venv(tmp_path / "venv", str(_source_copy(tmp_path)))
+    assert _installed(bin_dir, "jax", "numpy") == ["jax", "numpy"]
+    others = ("flax", "optax", "orbax", "ml_collections", "absl", "torch", "grain")
+    assert _installed(bin_dir, *others) == []
+    code = (
+        "import sys, jax, numpy as np, jaxproxy\n"
+        f"proxy = jaxproxy.load_proxy({folder!r})\n"
+        f"x = np.load({str(tmp_path / 'presets.npy')!r})\n"
+        "emb = np.asarray(jax.jit(proxy)(x))\n"
+        "grad = jax.grad(lambda p: proxy(p).sum())(x)\n"
+        "assert np.all(np.isfinite(grad)), grad\n"
+        f"np.save({str(tmp_path / 'emb.npy')!r}, emb)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "XLA_FLAGS")}
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-c", code], cwd="/", env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "emb.npy"), expected, rtol=1e-5, atol=1e-6)
+
+
+def jax_call(folder: str, presets: np.ndarray) -> np.ndarray:
+    """The export called in this (full) environment, for comparison."""
+    import jaxproxy
+
+    return np.asarray(jaxproxy.load_proxy(folder)(presets))
