@@ -18,15 +18,10 @@ from flax import nnx
 
 from jaxproxy.models import initializers as init
 from jaxproxy.models.blocks import Dtype, HighwayNetwork, MLPBlock, linear, projection_head
-from jaxproxy.models.embeddings import (
-    PresetTokenizer,
-    check_soft,
-    nan_where_invalid,
-    one_hot_encode,
-    valid_presets,
-)
+from jaxproxy.models.embeddings import check_soft, nan_where_invalid, one_hot_encode, valid_presets
 from jaxproxy.models.gru import BiGRU
 from jaxproxy.models.layout import PresetLayout
+from jaxproxy.models.tokenizer import PresetTokenizer
 from jaxproxy.models.transformer import TransformerLayer, layer_norm
 
 

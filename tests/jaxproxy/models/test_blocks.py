@@ -8,8 +8,9 @@ from flax import nnx
 
 from jaxproxy.models import PresetLayout, build_encoder
 from jaxproxy.models.blocks import BatchNorm, HighwayBlock
-from jaxproxy.models.embeddings import PresetTokenizer, one_hot_encode, sinusoidal_positions
+from jaxproxy.models.embeddings import one_hot_encode
 from jaxproxy.models.gru import BiGRU
+from jaxproxy.models.tokenizer import PresetTokenizer, sinusoidal_positions
 from tests.jaxproxy.models.helpers import random_presets, small_encoder, synthetic_layout
 
 
