@@ -76,6 +76,8 @@ def test_paper_synth_dimensions(name):
 
 def _kinds_and_cards(layout):
     kinds, cards = ["num"] * layout.n_used, [-1] * layout.n_used
+    for idx in layout.bin_idx:
+        kinds[idx] = "bin"
     for idx, card in zip(layout.cat_idx, layout.cat_cards, strict=True):
         kinds[idx], cards[idx] = "cat", int(card)
     return kinds, cards
