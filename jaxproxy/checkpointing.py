@@ -75,8 +75,14 @@ class Checkpointer:
         self.latest.save(step, args=self._args(state, data_state), force=True)
 
     def save_best(self, step: int, state: Any, metrics: dict[str, float]) -> None:
-        """Offers `state` to the best-MRR and best-L1 managers; each keeps only its best."""
+        """Offers `state` to the best-MRR and best-L1 managers; each keeps only its best.
+
+        A run killed between `save_best` and `save` redoes this step after resuming; resume is
+        exact, so a best checkpoint already at `step` holds this very state and is kept as is.
+        """
         for manager in self.best.values():
+            if step in manager.all_steps():
+                continue
             manager.save(step, args=self._args(state, None), metrics=dict(metrics), force=True)
 
     def restore(self, abstract_state: Any, kind: str = "latest") -> tuple[Any, Any, int] | None:

@@ -43,3 +43,22 @@ def test_best_checkpoints_keep_only_the_best(tmp_path):
     assert step == 3 and data_state is None
     jax.tree.map(np.testing.assert_array_equal, restored.params, _state(3).params)
     ckpt.close()
+
+
+def test_best_at_a_step_redone_after_a_kill_is_kept(tmp_path):
+    # A run killed after save_best(step) but before save(step) resumes from an earlier latest
+    # checkpoint and offers the same step again: that must not fail, and the first save stays.
+    first = Checkpointer(str(tmp_path))
+    first.save_best(4, _state(4), {"mrr": 0.5, "l1": 0.3})
+    first.wait()
+    first.close()
+    resumed = Checkpointer(str(tmp_path))
+    resumed.save_best(4, _state(4), {"mrr": 0.5, "l1": 0.3})
+    resumed.save_best(6, _state(6), {"mrr": 0.9, "l1": 0.4})
+    resumed.wait()
+    assert resumed.best["best_mrr"].all_steps() == [6]
+    assert resumed.best["best_l1"].all_steps() == [4]
+    restored, _, step = resumed.restore(abstract_like(_state(0)), kind="best_l1")
+    assert step == 4
+    jax.tree.map(np.testing.assert_array_equal, restored.params, _state(4).params)
+    resumed.close()
