@@ -20,7 +20,7 @@ from jax.sharding import Mesh
 from jaxproxy import losses, schedules, sharding
 from jaxproxy.models.estimator import decode_presets, soft_presets
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers.proxy_step import ModelDef, scan_steps
+from jaxproxy.trainers.proxy_step import ModelDef, apply_update, scan_steps
 
 MEL, PRESETS, TARGETS = "mel", "params", "embedding"
 AUDIO_INPUTS = ("hard", "probs", "straight_through", "gumbel")
@@ -146,14 +146,7 @@ def warmup_plateau_step(loss_fn: Callable, tx: optax.GradientTransformation, con
             updates, opt_state = tx.update(
                 grads, state.opt_state._replace(hyperparams=hyper), state.params
             )
-            bad = (state.first_bad_step < 0) & ~jnp.isfinite(loss)
-            state = state.replace(
-                step=state.step + 1,
-                params=optax.apply_updates(state.params, updates),
-                batch_stats=batch_stats,
-                opt_state=opt_state,
-                first_bad_step=jnp.where(bad, state.step, state.first_bad_step),
-            )
+            state = apply_update(state, updates, opt_state, batch_stats, loss)
             return state, dict(metrics, grad_norm=optax.global_norm(grads))
 
         return scan_steps(one_step)(state, batches)

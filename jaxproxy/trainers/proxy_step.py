@@ -93,17 +93,23 @@ def make_train_step(
             state.params, state.batch_stats, batch
         )
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        bad = (state.first_bad_step < 0) & ~jnp.isfinite(loss)
-        state = state.replace(
-            step=state.step + 1,
-            params=optax.apply_updates(state.params, updates),
-            batch_stats=batch_stats,
-            opt_state=opt_state,
-            first_bad_step=jnp.where(bad, state.step, state.first_bad_step),
-        )
+        state = apply_update(state, updates, opt_state, batch_stats, loss)
         return state, {"loss": loss, "grad_norm": optax.global_norm(grads)}
 
     return scan_steps(one_step)
+
+
+def apply_update(state, updates, opt_state, batch_stats, loss: jax.Array):
+    """The next train state: one optimizer update, new BatchNorm statistics, and the first step
+    whose loss was not finite (kept for the NaN stop, which reads it only at log steps)."""
+    bad = (state.first_bad_step < 0) & ~jnp.isfinite(loss)
+    return state.replace(
+        step=state.step + 1,
+        params=optax.apply_updates(state.params, updates),
+        batch_stats=batch_stats,
+        opt_state=opt_state,
+        first_bad_step=jnp.where(bad, state.step, state.first_bad_step),
+    )
 
 
 def scan_steps(one_step: Callable) -> Callable:
