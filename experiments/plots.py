@@ -75,11 +75,14 @@ def plot_curve_overlay(
     """Several runs' curves in the same panels ((tag, title) pairs), one colour per run; the
     first `log_panels` panels on a log scale when positive."""
     fig, axes = _curve_axes(title, panels)
-    for label, curves in runs.items():
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, curves) in enumerate(runs.items()):
+        color = cycle[i % len(cycle)]  # the same run keeps its colour in panels it is missing from
         for ax, (tag, _) in zip(axes, panels, strict=True):
             if tag in curves:
                 steps, values = curves[tag]
-                ax.plot(steps, values, label=label or None, marker="." if len(steps) < 30 else None)
+                marker = "." if len(steps) < 30 else None
+                ax.plot(steps, values, label=label or None, color=color, marker=marker)
     plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
     for ax, (tag, _) in zip(axes[:log_panels], panels[:log_panels], strict=True):
         if any(tag in c and np.all(c[tag][1] > 0) for c in runs.values()):
