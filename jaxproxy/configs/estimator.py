@@ -33,6 +33,7 @@ Smoke variant (`:smoke`): a narrow CNN, batch 16, 12 steps, validation every 6 s
 import ml_collections
 
 from jaxproxy import schedules
+from jaxproxy.configs.arguments import parse_config_arg
 
 # (lr, b1, b2, eps, weight_decay, warmup steps, label smoothing) per paper synth (facts 9.5).
 PAPER_HPARAMS = {
@@ -45,17 +46,13 @@ AUDIO_INPUTS = ("hard", "probs", "straight_through", "gumbel")
 
 
 def _parse(arg: str | None) -> dict[str, str]:
-    parsed = {"synth": "dx7", "schedule": "switch", "audio_model": "mel128", "audio_input": "hard"}
-    for item in filter(None, (arg or "").split(",")):
-        key, _, value = item.partition("=")
-        if key == "smoke" and not value:
-            value = "1"
-        if key not in (*parsed, "smoke"):
-            raise ValueError(
-                f"configs/estimator.py: unknown argument {key!r}; expected synth=, schedule=, "
-                "audio_model=, audio_input= or smoke"
-            )
-        parsed[key] = value
+    defaults = {
+        "synth": "dx7",
+        "schedule": "switch",
+        "audio_model": "mel128",
+        "audio_input": "hard",
+    }
+    parsed = parse_config_arg(arg, defaults, "configs/estimator.py")
     if parsed["synth"] not in PAPER_SYNTH:
         raise ValueError(f"configs/estimator.py: synth must be one of {sorted(PAPER_SYNTH)}")
     schedule = schedules.LOSS_SCHEDULE_ALIASES.get(parsed["schedule"], parsed["schedule"])

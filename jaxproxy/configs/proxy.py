@@ -35,6 +35,7 @@ seconds on CPU once a small dataset exists (the tests write their own), e.g.
 import ml_collections
 
 from data_gen.efficientat_cache import default_audio_model
+from jaxproxy.configs.arguments import parse_config_arg
 
 # (lr, b1, b2, eps) per (paper synth, encoder), from the paper's experiment configs (facts 6.5).
 PAPER_HPARAMS = {
@@ -68,17 +69,8 @@ _SMOKE_ENCODER_KWARGS = {
 
 
 def _parse(arg: str | None) -> dict[str, str]:
-    parsed = {"synth": "minisub", "encoder": "tfm", "audio_model": ""}
-    for item in filter(None, (arg or "").split(",")):
-        key, _, value = item.partition("=")
-        if key == "smoke" and not value:
-            value = "1"
-        if key not in (*parsed, "smoke"):
-            raise ValueError(
-                f"config proxy: unknown argument {key!r}; expected synth=, encoder=,"
-                " audio_model= or smoke"
-            )
-        parsed[key] = value
+    defaults = {"synth": "minisub", "encoder": "tfm", "audio_model": ""}
+    parsed = parse_config_arg(arg, defaults, "config proxy")
     if parsed["synth"] not in PAPER_SYNTH:
         raise ValueError(f"config proxy: synth must be one of {sorted(PAPER_SYNTH)}")
     if parsed["encoder"] not in ENCODERS:

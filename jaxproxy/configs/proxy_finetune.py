@@ -10,6 +10,8 @@ config's `proxy`. Arguments: synth (dx7, dexed, diva, minisub, amsynth, talnm), 
 
 import ml_collections
 
+from jaxproxy.configs.arguments import parse_config_arg
+
 # (lr, b1, b2, eps, weight_decay, warmup steps) per paper synth (facts 9.6).
 PAPER_HPARAMS = {
     "dexed": (1e-3, 0.90, 0.998, 1e-8, 0.01, 3450),
@@ -21,15 +23,8 @@ PAPER_SYNTH |= {"diva": "diva", "amsynth": "diva"}
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     """Returns the locked config for `arg` = "synth=...[,audio_model=...][,smoke]"."""
-    args = {"synth": "dx7", "audio_model": "mel128"}
-    for item in filter(None, (arg or "").split(",")):
-        key, _, value = item.partition("=")
-        if key not in (*args, "smoke"):
-            raise ValueError(
-                f"configs/proxy_finetune.py: unknown argument {key!r}; expected synth=, "
-                "audio_model= or smoke"
-            )
-        args[key] = value or "1"
+    defaults = {"synth": "dx7", "audio_model": "mel128"}
+    args = parse_config_arg(arg, defaults, "configs/proxy_finetune.py")
     if args["synth"] not in PAPER_SYNTH:
         raise ValueError(f"configs/proxy_finetune.py: synth must be one of {sorted(PAPER_SYNTH)}")
     synth, audio_model = args["synth"], args["audio_model"]
