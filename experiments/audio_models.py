@@ -156,14 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synth", default="minisub", help="minisub, dx7 or amsynth")
     parser.add_argument("--encoder", default="tfm", choices=ENCODERS, help="the paper's best: tfm")
     parser.add_argument("--audio-models", default=",".join(BASELINES + EFFICIENTAT))
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="every cell at a tiny size (minutes)")
-    size.add_argument("--paper", action="store_true", help="the paper's sizes (accelerators)")
-    size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite
-    parser.add_argument("--workdir", default="runs/audio_models", help="runs and stages.json")
-    parser.add_argument("--data-root", default="runs/experiment_data", help="shared datasets")
-    parser.add_argument("--results", default=None, help="default <workdir>/results")
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    stages.add_size_and_folder_flags(parser, "runs/audio_models")
     args = parser.parse_args(argv)
     if args.synth not in ("minisub", "dx7", "amsynth"):
         parser.error(f"--synth: expected minisub, dx7 or amsynth, got {args.synth!r}")

@@ -242,14 +242,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated")
     parser.add_argument("--audio-model", default=None, help="default mel128 (mn04 with --paper)")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="every cell at a tiny size (minutes)")
-    size.add_argument("--paper", action="store_true", help="the paper's sizes (accelerators)")
-    size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite
-    parser.add_argument("--workdir", default="runs/proxy_benchmark", help="runs and stages.json")
-    parser.add_argument("--data-root", default="runs/experiment_data", help="shared datasets")
-    parser.add_argument("--results", default=None, help="default <workdir>/results")
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    stages.add_size_and_folder_flags(parser, "runs/proxy_benchmark")
     parser.add_argument(
         "--max-steps",
         default="",

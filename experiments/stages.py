@@ -9,6 +9,7 @@ training from its latest checkpoint). The command builders below are shared by e
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -175,3 +176,16 @@ def evaluate_args(*, proxy: str, data: str, out: str, runs: int, subset_size: in
         "jaxproxy.evaluate", f"--proxy={proxy}", f"--data={data}", f"--out={out}",
         f"--runs={runs}", f"--subset_size={subset_size}",
     ]  # fmt: skip
+
+
+def add_size_and_folder_flags(parser: argparse.ArgumentParser, workdir: str) -> None:
+    """The flags the table experiments share: a size (--quick, --paper; --tiny for the tests),
+    where runs, shared datasets and results go, and the render workers."""
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="every cell at a tiny size (minutes)")
+    size.add_argument("--paper", action="store_true", help="the paper's sizes (accelerators)")
+    size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite
+    parser.add_argument("--workdir", default=workdir, help="runs and stages.json")
+    parser.add_argument("--data-root", default="runs/experiment_data", help="shared datasets")
+    parser.add_argument("--results", default=None, help="default <workdir>/results")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
