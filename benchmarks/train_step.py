@@ -5,10 +5,11 @@
 
 For each encoder (Dexed layout, D = 192) and batch size (the paper's: 512, TFM 256; and 64),
 one fresh process per measurement times a full training step (forward, L1 loss, backward,
-AdamW with the paper's settings): PyTorch eager (the better of 1 thread and all cores), then
-the JAX step with each
+AdamW with the paper's settings): PyTorch eager, then the JAX step with each
 `--steps_per_call` (several steps per jit call via lax.scan) and each `--xla_flags` variant.
-Prints samples/s and the JAX/PyTorch ratio, then the input pipeline's examples/s
+Both frameworks are pinned to the same cores (`--cores`, all by default; torch gets one thread per
+core, XLA's thread pool sees only those cores), and the figure is the median over `--repeats`
+alternating rounds. Prints samples/s and the JAX/PyTorch ratio, then the input pipeline's examples/s
 (benchmarks.input_pipeline) against the fastest step's consumption. Compare ratios within one
 run: the machine may be shared (`uptime` is printed before and after).
 """
@@ -45,7 +46,10 @@ def _parse(argv=None) -> argparse.Namespace:
         "--repeats",
         type=int,
         default=1,
-        help="rounds of (torch, jax variants), alternating; the best of each is kept",
+        help="rounds of (torch, jax variants), alternating; the median of each is kept",
+    )
+    parser.add_argument(
+        "--cores", default="", help="CPU cores for both frameworks, e.g. '0' or '0,1' (all)"
     )
     parser.add_argument("--synth", default="dexed")
     parser.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=True)
@@ -68,14 +72,12 @@ def _time_calls(run_call, calls: int, warmup: int) -> tuple[float, float]:
     return first, float(np.median(times))
 
 
-def torch_worker(
-    encoder: str, batch: int, steps: int, warmup: int, synth: str, threads: int
-) -> dict:
+def torch_worker(encoder: str, batch: int, steps: int, warmup: int, synth: str) -> dict:
     import torch
 
     from benchmarks.torch_encoders import build_torch_encoder
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # one thread per pinned core
     torch.manual_seed(0)
     layout, config = step_setup.layout_for(synth), step_setup.config_for(encoder, synth)
     model = build_torch_encoder(encoder, layout, step_setup.OUT_DIM).train()
@@ -121,24 +123,23 @@ def jax_worker(encoder: str, batch: int, steps: int, warmup: int, synth: str, k:
     return {"first_s": first, "step_s": per_call / k, "samples_per_s": batch * k / per_call}
 
 
-def _run_worker(spec: dict, xla_flags: str = "") -> dict:
+def _run_worker(spec: dict, xla_flags: str = "", cores: set[int] | None = None) -> dict:
     env = dict(os.environ)
     env["XLA_FLAGS"] = xla_flags
     env.setdefault("JAX_PLATFORMS", "cpu")
     cmd = [sys.executable, "-m", "benchmarks.train_step", "--worker", json.dumps(spec)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None  # inherited by threads
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, preexec_fn=pin)
     for line in proc.stdout.splitlines():
         if line.startswith(_RESULT):
             return json.loads(line[len(_RESULT) :])
     return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
 
 
-def _best(old: dict | None, new: dict) -> dict:
-    if old is None or "error" in old:
-        return new
-    if "error" in new:
-        return old
-    return max(old, new, key=lambda r: r["samples_per_s"])
+def _median(results: list[dict]) -> dict:
+    """The run with the median samples/s (an error if every run failed)."""
+    ok = sorted((r for r in results if "error" not in r), key=lambda r: r["samples_per_s"])
+    return ok[(len(ok) - 1) // 2] if ok else results[-1]
 
 
 def _uptime() -> str:
@@ -173,7 +174,8 @@ def main(argv=None) -> None:
         result = torch_worker(**spec) if framework == "torch" else jax_worker(**spec)
         print(_RESULT + json.dumps(result), flush=True)
         return
-    print("load before:", _uptime())
+    cores = {int(c) for c in args.cores.split(",")} if args.cores else None
+    print("load before:", _uptime(), "| cores:", sorted(cores or os.sched_getaffinity(0)))
     variants = [(f"jax k={k}", int(k), "") for k in args.steps_per_call.split(",")]
     for i, flags in enumerate(filter(None, args.xla_flags.split(";"))):
         variants.append((f"jax k=1 flags#{i}", 1, flags))
@@ -189,17 +191,14 @@ def main(argv=None) -> None:
             common = dict(
                 encoder=encoder, batch=batch, steps=args.steps, warmup=args.warmup, synth=args.synth
             )
-            # Alternate rounds so both frameworks see the same load; keep the best of each.
-            torch_res, jax_res = None, [None] * len(variants)
+            # Alternate rounds so both frameworks see the same load; keep the median of each.
+            torch_runs, jax_runs = [], [[] for _ in variants]
             for _ in range(args.repeats):
-                # On a busy machine OpenMP with every core can be several times slower than one
-                # thread (threads wait at barriers for descheduled peers): keep torch's best.
-                for threads in sorted({1, os.cpu_count() or 1}):
-                    res = _run_worker(dict(common, framework="torch", threads=threads))
-                    torch_res = _best(torch_res, res)
+                torch_runs.append(_run_worker(dict(common, framework="torch"), cores=cores))
                 for i, (_, k, flags) in enumerate(variants):
-                    res = _run_worker(dict(common, framework="jax", k=k), flags)
-                    jax_res[i] = _best(jax_res[i], res)
+                    spec = dict(common, framework="jax", k=k)
+                    jax_runs[i].append(_run_worker(spec, flags, cores))
+            torch_res, jax_res = _median(torch_runs), [_median(runs) for runs in jax_runs]
             cells = []
             for res in jax_res:
                 if "error" in res or "error" in torch_res:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 
@@ -40,8 +41,13 @@ class Sizes:
     runs: int = 100  # test protocol: random subsets ...
     subset: int = 4096  # ... of this many examples (all of them when the set is smaller)
     umap_points: int = 1000
-    val_ranks: int = 256  # validation MRR queries (facts 7.1)
-    batch_size: int = 0  # > 0 replaces the paper's 512 (TFM 256), for runs of a few steps
+    # Validation MRR queries (facts 7.1): each ranks val // val_ranks candidates (the paper's
+    # 131,072 / 256 = 512); a small validation set needs fewer queries, or its MRR is near chance.
+    val_ranks: int = 256
+    batch_size: int = 0  # > 0 replaces the paper's 512 (TFM 256): more updates per example seen
+    # With batch_size set, the paper's Adam learning rate is scaled by sqrt(batch / paper batch)
+    # (the square-root rule for Adam), so a smaller batch takes smaller, more frequent steps.
+    sqrt_lr_scaling: bool = True
     scale_schedule: bool = True  # the paper's LR schedule shape over this run (False: as is)
     hand_crafted_files: int = 0  # > 0: only the first few hand-crafted preset files
     tiny_encoders: bool = False  # the config's smoke-size encoders (test suite only)
@@ -49,7 +55,9 @@ class Sizes:
 
     def describe(self) -> str:
         steps = f", {self.num_train_steps} steps" if self.num_train_steps > 0 else ""
-        steps += f", batch {self.batch_size}" if self.batch_size else ""
+        if self.batch_size:
+            steps += f", batch {self.batch_size}"
+            steps += " (the paper's lr x sqrt(batch / paper batch))" if self.sqrt_lr_scaling else ""
         return (
             f"{self.train:,} train / {self.val:,} val / {self.test:,} test examples, "
             f"{self.epochs} epochs{steps}; test protocol {self.runs} runs x {self.subset:,}"
@@ -121,10 +129,15 @@ def generate_data(run: stages.Stages, part: Part, hand_crafted: bool = True) -> 
     return tests
 
 
+def paper_batch_size(encoder: str) -> int:
+    """The paper's batch size (facts 6.3): 512, TFM 256."""
+    return 256 if encoder == "tfm" else 512
+
+
 def train_overrides(part: Part, encoder: str) -> dict[str, object]:
     """Config overrides: this part's data and length, the paper's schedule shape scaled to it."""
     s = part.sizes
-    batch = s.batch_size or min(256 if encoder == "tfm" else 512, s.train)  # facts 6.3
+    batch = s.batch_size or min(paper_batch_size(encoder), s.train)
     overrides = {
         "train_data": os.path.join(part.data_dir, "train"),
         "val_data": os.path.join(part.data_dir, "val"),
@@ -136,6 +149,9 @@ def train_overrides(part: Part, encoder: str) -> dict[str, object]:
         "eval_batch_size": min(256, s.val),
         "val_num_ranks": s.val_ranks,
     }
+    if s.batch_size and s.sqrt_lr_scaling:
+        paper_lr = stages.load_config(train_config(part, encoder)).lr
+        overrides["lr"] = paper_lr * math.sqrt(batch / paper_batch_size(encoder))
     if s.scale_schedule:  # short runs: log and checkpoint often, the schedule's shape scaled
         overrides["log_every_steps"] = max(1, s.train // batch // 4)
         overrides["checkpoint_every_steps"] = max(1, s.train // batch)

@@ -1,9 +1,9 @@
 """Experiment sizes: the test suite's tiny run, --quick, the per-synth defaults, the paper's.
 
 Defaults are chosen so one synth's part (data generation included) of `proxy_benchmark` fits in
-about an hour on the shared 2-core CPU machine: the training set and epochs are set by what TFM,
-the slowest encoder by far, can see in about 25 minutes there, and every encoder gets the same
-data and epochs (the paper's protocol: same data, same epochs, only the encoder changes).
+an hour on the 2-core CPU machine: the training set and epochs are set by what TFM, the slowest
+encoder by far, can see in about 10-15 minutes there, and every encoder gets the same data, batch
+and epochs (the paper's protocol: same data, same epochs, only the encoder changes).
 """
 
 from __future__ import annotations
@@ -16,39 +16,33 @@ TINY = Sizes(
     val_ranks=16, batch_size=16, tiny_encoders=True, num_train_steps=8,
 )  # fmt: skip
 # --quick: the real encoders at a tiny size, every cell in minutes (batch 64, so the 3 epochs
-# are 48 steps rather than the 6 the paper's batch sizes would give; one hand-crafted file).
+# are 48 steps rather than the 6 the paper's batch sizes would give; 16 validation queries of 32
+# candidates; one hand-crafted file).
 QUICK = Sizes(
     name="quick", train=1024, val=512, test=1024, epochs=3, runs=10, subset=512, umap_points=300,
-    val_ranks=128, batch_size=64, hand_crafted_files=1,
+    val_ranks=16, batch_size=64, hand_crafted_files=1,
 )  # fmt: skip
 # --paper: the paper's sizes (Sec. 5.1: 10.24 M / 131,072 / 131,072, 30 epochs, 100 x 4,096),
 # for accelerator pods (with --audio-model mn04, the paper's).
 PAPER = Sizes(
     name="paper", train=10_240_000, val=131_072, test=131_072, epochs=30, scale_schedule=False
 )
-# Scaled-down defaults per synth, measured on the shared 2-core machine (load 15-20 from the
-# other jobs while these ran): rendering there runs at a fraction of its quiet speed (minisub
-# ~40/s, amsynth ~30/s, dx7 ~12-16/s with 2 workers when quiet), TFM is the slowest encoder
-# (~28 examples/s on dx7's 100 parameters when quiet; several times faster on minisub's 29),
-# and the test protocol takes 20 runs of 4,096 (the paper: 100) to keep evaluation in minutes.
+# Scaled-down defaults per synth, sized on the quiet 2-core machine so that one synth's part,
+# generation included, takes under an hour. Rendering runs at about 40/s (minisub), 30/s
+# (amsynth) and 12-16/s (dx7) with 2 workers; TFM, the slowest encoder, trains at roughly 75
+# examples/s on dx7's 100 parameters and several times faster on minisub's 29 and amsynth's 41.
+# The paper's batch (512, TFM 256) leaves 8-32 steps per epoch on these training sets: measured on
+# minisub at 6 epochs, TFM (192 steps) still predicted the mean embedding (chance MRR) and
+# HN-PTGRU (96 steps) was at twice chance. Batch 64 with the paper's lr scaled by sqrt(64 / paper batch)
+# gives 8x (TFM 4x) the updates for the same examples seen, at about the same examples/s. The
+# validation set ranks 64 queries against 32 candidates each (the paper: 256 against 512;
+# 256 queries here would leave 8 candidates, a near-chance MRR that picks checkpoints at random).
+# The test protocol takes 20 runs of 4,096 (the paper: 100) to keep evaluation in minutes.
+_DEFAULT = dict(name="default", val=2_048, runs=20, val_ranks=64, batch_size=64)
 DEFAULT = {
-    "minisub": Sizes(
-        name="default",
-        train=8_192,
-        val=2_048,
-        test=5_120,
-        epochs=6,
-        runs=20,
-    ),  # fmt: skip
-    "amsynth": Sizes(
-        name="default",
-        train=6_144,
-        val=2_048,
-        test=5_120,
-        epochs=6,
-        runs=20,
-    ),  # fmt: skip
-    "dx7": Sizes(name="default", train=4_096, val=2_048, test=4_608, epochs=6, runs=20),
+    "minisub": Sizes(train=8_192, test=5_120, epochs=15, **_DEFAULT),
+    "amsynth": Sizes(train=8_192, test=5_120, epochs=15, **_DEFAULT),
+    "dx7": Sizes(train=4_096, test=4_608, epochs=10, **_DEFAULT),
 }
 
 

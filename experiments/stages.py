@@ -143,6 +143,12 @@ def train_args(*, config: str, workdir: str, overrides: Mapping[str, Any]) -> li
     ]  # fmt: skip
 
 
+def load_config(config: str) -> ml_collections.ConfigDict:
+    """A packaged config by name and argument, e.g. `"proxy:synth=dx7,encoder=tfm"`."""
+    name, _, arg = config.partition(":")
+    return importlib.import_module(f"jaxproxy.configs.{name}").get_config(arg or None)
+
+
 def check_train_config(
     config: str, overrides: Mapping[str, Any], num_train: int, num_val: int
 ) -> ml_collections.ConfigDict:
@@ -154,8 +160,7 @@ def check_train_config(
     """
     from jaxproxy.trainers.proxy import check_sizes
 
-    name, _, arg = config.partition(":")
-    cfg = importlib.import_module(f"jaxproxy.configs.{name}").get_config(arg or None)
+    cfg = load_config(config)
     for field, value in overrides.items():
         *parents, leaf = field.split(".")
         node = cfg

@@ -114,3 +114,20 @@ def test_wasserstein_of_shifted_cloud_is_the_shift():
     points = np.random.default_rng(0).normal(size=(50, 2))
     assert wasserstein(points, points) == pytest.approx(0.0, abs=1e-6)
     assert wasserstein(points, points + [3.0, 4.0]) == pytest.approx(5.0)
+
+
+def test_smaller_batch_scales_the_papers_lr_by_its_square_root():
+    from dataclasses import replace
+
+    from experiments import cells, sizes, stages
+
+    quick = cells.Part("minisub", "mel128", sizes.QUICK, "data", "work", "results", 1)
+    for encoder, paper_batch in (("tfm", 256), ("hn_oh", 512)):
+        paper_lr = stages.load_config(cells.train_config(quick, encoder)).lr
+        overrides = cells.train_overrides(quick, encoder)
+        assert overrides["batch_size"] == 64
+        assert overrides["lr"] == pytest.approx(paper_lr * (64 / paper_batch) ** 0.5)
+    as_is = replace(quick, sizes=replace(sizes.QUICK, sqrt_lr_scaling=False))
+    assert "lr" not in cells.train_overrides(as_is, "tfm")
+    paper = cells.Part("minisub", "mel128", sizes.PAPER, "data", "work", "results", 1)
+    assert "lr" not in cells.train_overrides(paper, "tfm")  # the paper's batch: its lr
