@@ -33,8 +33,9 @@ PAPER = Sizes(
 # examples/s on dx7's 100 parameters and several times faster on minisub's 29 and amsynth's 41.
 # The paper's batch (512, TFM 256) leaves 8-32 steps per epoch on these training sets: measured on
 # minisub at 6 epochs, TFM (192 steps) still predicted the mean embedding (chance MRR) and
-# HN-PTGRU (96 steps) was at twice chance. Batch 64 with the paper's lr scaled by sqrt(64 / paper batch)
-# gives 8x (TFM 4x) the updates for the same examples seen, at about the same examples/s. The
+# HN-PTGRU (96 steps) was at twice chance. Batch 64 with the paper's lr scaled by
+# sqrt(64 / paper batch) gives 8x (TFM 4x) the updates for the same examples seen, at about the
+# same examples/s. The
 # validation set ranks 64 queries against 32 candidates each (the paper: 256 against 512;
 # 256 queries here would leave 8 candidates, a near-chance MRR that picks checkpoints at random).
 # The test protocol takes 20 runs of 4,096 (the paper: 100) to keep evaluation in minutes.
