@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from jaxproxy import evaluate, export
+from jaxproxy import evaluate, export, metrics
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.data.dataset import DatasetMismatchError
 from jaxproxy.models.layout import PresetLayout
@@ -51,11 +51,14 @@ def _numpy_run(presets, audio):
     return out
 
 
-def test_protocol_matches_a_per_run_numpy_reference():
+# 3 x 300^2 > 500^2: every ranking once over all 500, counted per subset; 2 x 300^2 < 500^2:
+# one subset at a time.
+@pytest.mark.parametrize("runs", [3, 2], ids=["shared_distances", "per_run"])
+def test_protocol_matches_a_per_run_numpy_reference(runs):
     rng = np.random.default_rng(3)
     audio = rng.normal(size=(500, 40)).astype(np.float32)
     presets = audio + rng.normal(scale=1.5, size=audio.shape).astype(np.float32)
-    runs, size = 3, 300  # 300 = one full and one padded chunk of queries
+    size = 300  # 300 = one full and one padded chunk of queries
     got = evaluate.test_protocol(presets, audio, runs=runs, subset_size=size)
     per_run = []
     for run in range(runs):
@@ -69,6 +72,21 @@ def test_protocol_matches_a_per_run_numpy_reference():
         assert got[name]["std"] == pytest.approx(np.std(values), rel=1e-4, abs=1e-7), name
     assert got["a2p_recall@1"]["mean"] != got["p2a_recall@1"]["mean"]  # directions not mixed up
     assert 0.05 < got["mrr"]["mean"] < 0.95
+
+
+@pytest.mark.parametrize("metric", ["l1", "cosine"])
+def test_subset_ranks_equal_ranking_each_subset_on_its_own(metric):
+    rng = np.random.default_rng(7)
+    audio = rng.normal(size=(700, 24)).astype(np.float32)
+    presets = audio + rng.normal(scale=2.0, size=audio.shape).astype(np.float32)
+    presets[5:40] = presets[4]  # exact ties
+    presets[50], audio[60] = np.nan, np.inf  # non-finite matches rank worst
+    subsets = np.stack([rng.permutation(700)[:400] for _ in range(5)]).astype(np.int32)
+    got = np.asarray(metrics.subset_ranks(presets, audio, subsets, metric, chunk=128))
+    for run, subset in enumerate(subsets):
+        alone = metrics.match_ranks(presets[subset], audio[subset], metric=metric, chunk=128)
+        np.testing.assert_array_equal(got[run], np.asarray(alone))
+    assert (got == 399).any() and (got < 10).mean() > 0.05  # worst and good ranks both occur
 
 
 def test_small_sets_use_every_example_in_every_run():
