@@ -16,6 +16,7 @@ A run whose JSON exists is skipped, so an interrupted call resumes.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import warnings
@@ -115,6 +116,7 @@ def audio_gap_figure(
         "wasserstein_umap": w_umap,
         "wasserstein_embedding": wasserstein(clouds["synthetic"], clouds["hand-crafted"]),
         "png": os.path.basename(png),
+        "drawn_from": drawn_from(None, tests),
     }
     with open(os.path.join(out_dir, f"{name}_audio_gap.json"), "w") as f:
         json.dump(out, f, indent=2)
@@ -142,6 +144,7 @@ def run_figures(
     )
     proxy = load_proxy(proxy_dir)
     out = {"name": name, "curves_png": os.path.basename(curves_png), "tests": {}}
+    out["drawn_from"] = drawn_from(proxy_dir, tests)
     for test, data_dir in tests.items():
         out["tests"][test] = test_set_figures(
             proxy, data_dir, os.path.join(out_dir, f"{name}_{test}"), f"{title}, {test} test set",
@@ -152,6 +155,33 @@ def run_figures(
         json.dump(out, f, indent=2)
     os.replace(path + ".tmp", path)
     return out
+
+
+def _fingerprint(path: str) -> str:
+    """sha256 of a file: which export (or dataset metadata) figures were drawn from."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def drawn_from(proxy_dir: str | None, tests: dict[str, str]) -> dict[str, object]:
+    """What a figure's numbers depend on: the export's weights and each test set's metadata."""
+    out: dict[str, object] = {
+        "tests": {t: _fingerprint(os.path.join(d, "metadata.json")) for t, d in tests.items()}
+    }
+    if proxy_dir is not None:
+        out["proxy_weights"] = _fingerprint(os.path.join(proxy_dir, "weights.npz"))
+    return out
+
+
+def _up_to_date(json_path: str, expected: dict[str, object]) -> bool:
+    """True when `json_path` exists and was drawn from exactly `expected` (resume, not reuse)."""
+    if not os.path.isfile(json_path):
+        return False
+    with open(json_path) as f:
+        return json.load(f).get("drawn_from") == expected
 
 
 def _test_arg(text: str) -> tuple[str, str]:
@@ -179,8 +209,9 @@ def main() -> None:
     if not len(args.name) == len(args.train_dir) == len(args.proxy):
         parser.error("give one --train-dir and one --proxy per --name")
     for name, train_dir, proxy_dir in zip(args.name, args.train_dir, args.proxy, strict=True):
-        if os.path.isfile(os.path.join(args.out_dir, f"{name}_figures.json")):
-            print(f"figures of {name}: done before, skipped")
+        done = os.path.join(args.out_dir, f"{name}_figures.json")
+        if _up_to_date(done, drawn_from(proxy_dir, dict(args.test))):
+            print(f"figures of {name}: done before from the same export and data, skipped")
             continue
         run_figures(
             train_dir=train_dir, proxy_dir=proxy_dir, name=name,
@@ -190,7 +221,7 @@ def main() -> None:
     tests = dict(args.test)
     if args.audio_gap and {"synthetic", "hand-crafted"} <= set(tests):
         gap = os.path.join(args.out_dir, f"{args.audio_gap}_audio_gap.json")
-        if not os.path.isfile(gap):
+        if not _up_to_date(gap, drawn_from(None, tests)):
             audio_gap_figure(
                 tests, args.out_dir, args.audio_gap, points=args.points, seed=args.seed
             )

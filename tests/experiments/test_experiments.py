@@ -131,3 +131,18 @@ def test_smaller_batch_scales_the_papers_lr_by_its_square_root():
     assert "lr" not in cells.train_overrides(as_is, "tfm")
     paper = cells.Part("minisub", "mel128", sizes.PAPER, "data", "work", "results", 1)
     assert "lr" not in cells.train_overrides(paper, "tfm")  # the paper's batch: its lr
+
+
+def test_figures_are_redrawn_when_the_export_or_the_data_changed(tmp_path):
+    from experiments import figures
+
+    export, test = tmp_path / "export", tmp_path / "test"
+    export.mkdir(), test.mkdir()
+    (export / "weights.npz").write_bytes(b"run 1")
+    (test / "metadata.json").write_text("{}")
+    done = tmp_path / "x_figures.json"
+    done.write_text(json.dumps({"drawn_from": figures.drawn_from(str(export), {"t": str(test)})}))
+    assert figures._up_to_date(str(done), figures.drawn_from(str(export), {"t": str(test)}))
+    (export / "weights.npz").write_bytes(b"run 2")  # a new run wrote the same folder
+    assert not figures._up_to_date(str(done), figures.drawn_from(str(export), {"t": str(test)}))
+    assert not figures._up_to_date(str(tmp_path / "missing.json"), {})
