@@ -24,7 +24,8 @@ import tempfile
 
 import numpy as np
 
-from benchmarks.train_step import _layout, _time_calls
+from benchmarks.step_setup import layout_for as _layout
+from benchmarks.train_step import _time_calls
 
 BATCH, FRAMES, EMB = 64, 313, 1072
 _RESULT = "RESULT "
