@@ -7,6 +7,7 @@ Plotting only takes numpy arrays and writes PNG files (matplotlib's Agg backend,
 from __future__ import annotations
 
 import glob
+import math
 import os
 from collections.abc import Mapping
 
@@ -64,6 +65,14 @@ def _save(fig: plt.Figure, path: str) -> str:
     return path
 
 
+def log_tick_label(value: float, _position=None) -> str:
+    """Plain labels on a log axis at 1, 2 and 5 x 10^k only (every minor tick crowds)."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return f"{value:g}" if any(math.isclose(mantissa, m, rel_tol=1e-6) for m in (1, 2, 5)) else ""
+
+
 def plot_training_curves(curves: Curves, path: str, title: str) -> str:
     """One run: train loss, val L1 and val MRR against steps (log-scale losses)."""
     return plot_curve_overlay({"": curves}, path, title)
@@ -83,12 +92,11 @@ def plot_curve_overlay(
                 steps, values = curves[tag]
                 marker = "." if len(steps) < 30 else None
                 ax.plot(steps, values, label=label or None, color=color, marker=marker)
-    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
     for ax, (tag, _) in zip(axes[:log_panels], panels[:log_panels], strict=True):
         if any(tag in c and np.all(c[tag][1] > 0) for c in runs.values()):
             ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(plain)
-            ax.yaxis.set_minor_formatter(plain)
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(log_tick_label))
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(log_tick_label))
     if any(runs):
         axes[-1].legend(fontsize=8)
     return _save(fig, path)

@@ -146,3 +146,12 @@ def test_figures_are_redrawn_when_the_export_or_the_data_changed(tmp_path):
     (export / "weights.npz").write_bytes(b"run 2")  # a new run wrote the same folder
     assert not figures._up_to_date(str(done), figures.drawn_from(str(export), {"t": str(test)}))
     assert not figures._up_to_date(str(tmp_path / "missing.json"), {})
+
+
+def test_log_axis_labels_only_1_2_and_5_per_decade():
+    from experiments.plots import log_tick_label
+
+    assert [log_tick_label(v) for v in (0.5, 0.6, 0.7, 1.0, 2.0, 3.0, 20.0)] == [
+        "0.5", "", "", "1", "2", "", "20"
+    ]  # fmt: skip
+    assert log_tick_label(0.0) == ""
