@@ -25,7 +25,7 @@ import tempfile
 import numpy as np
 
 from benchmarks.step_setup import layout_for as _layout
-from benchmarks.train_step import _time_calls
+from benchmarks.train_step import _median, _time_calls
 
 BATCH, FRAMES, EMB = 64, 313, 1072
 _RESULT = "RESULT "
@@ -213,10 +213,7 @@ def main(argv=None) -> None:
         for schedule in ("switch", "ploss"):
             for kind in ("torch", "jax"):
                 rounds.setdefault((kind, schedule), []).append(_run(args, kind, schedule))
-    best = {
-        key: sorted(runs, key=lambda r: r["samples_per_s"])[(len(runs) - 1) // 2]
-        for key, runs in rounds.items()
-    }
+    best = {key: _median(runs) for key, runs in rounds.items()}
     print(f"batch {BATCH}, log-mel 128 x {FRAMES}, proxy TFM (D = {EMB}), layout {args.synth}")
     print("| step | PyTorch samples/s | JAX samples/s | JAX / PyTorch |")
     print("|---|---|---|---|")

@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from benchmarks.train_step import _median
+
 _RESULT = "RESULT "
 
 
@@ -88,7 +90,7 @@ def main(argv=None) -> None:
             results[i].append(_run(spec))
     print(f"{'chunk':>6} {'dims/step':>9} {'wall s':>8} {'CPU s':>8} {'MRR':>10}  (median of runs)")
     for runs in results:
-        r = sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2]
+        r = _median(runs, key="wall_s")
         print(
             f"{r['chunk']:>6} {r['dims_per_step']:>9} {r['wall_s']:>8.2f} {r['cpu_s']:>8.2f}"
             f" {r['mrr']:>10.6f}"

@@ -35,9 +35,9 @@ PAPER = Sizes(
 # minisub at 6 epochs, TFM (192 steps) still predicted the mean embedding (chance MRR) and
 # HN-PTGRU (96 steps) was at twice chance. Batch 64 with the paper's lr scaled by
 # sqrt(64 / paper batch) gives 8x (TFM 4x) the updates for the same examples seen, at about the
-# same examples/s. The
-# validation set ranks 64 queries against 32 candidates each (the paper: 256 against 512;
-# 256 queries here would leave 8 candidates, a near-chance MRR that picks checkpoints at random).
+# same examples/s. The validation set ranks 64 queries against 32 candidates each (the paper: 256
+# against 512; 256 queries here would leave 8 candidates, a near-chance MRR that picks
+# checkpoints at random).
 # The test protocol takes 20 runs of 4,096 (the paper: 100) to keep evaluation in minutes.
 _DEFAULT = dict(name="default", val=2_048, runs=20, val_ranks=64, batch_size=64)
 DEFAULT = {

@@ -141,23 +141,37 @@ def match_ranks(
     return _match_ranks(queries_NxE, keys_NxE, metric, chunk, reference_compat)
 
 
-def _match_ranks(
-    queries_NxE: jax.Array, keys_NxE: jax.Array, metric: Metric, chunk: int, reference_compat: bool
-) -> jax.Array:
+def _map_query_chunks(queries_NxE: jax.Array, chunk: int, distances_to_out) -> jax.Array:
+    """`lax.map` of `distances_to_out(match_C, dist_CxK)` over chunks of `chunk` queries.
+
+    `dist_CxK` are the chunk's distances from `_chunk_distances`, `match_C` each row's own column
+    (padding rows of the last chunk point at any valid column; their outputs are dropped).
+    """
     n = queries_NxE.shape[0]
     chunk = min(chunk, n)
     pad = -n % chunk
     chunks_KxCxE = jnp.pad(queries_NxE, ((0, pad), (0, 0))).reshape(-1, chunk, queries_NxE.shape[1])
+
+    def of_chunk(inputs):
+        start, q_CxE = inputs
+        match_C = jnp.minimum(start + jnp.arange(chunk), n - 1)
+        return distances_to_out(match_C, q_CxE)
+
+    starts = jnp.arange(0, n + pad, chunk)
+    out_KxC = jax.lax.map(of_chunk, (starts, chunks_KxCxE))
+    return out_KxC.reshape(-1, *out_KxC.shape[2:])[:n]
+
+
+def _match_ranks(
+    queries_NxE: jax.Array, keys_NxE: jax.Array, metric: Metric, chunk: int, reference_compat: bool
+) -> jax.Array:
     keys = _prepare_keys(keys_NxE, metric)
 
-    def ranks_of_chunk(inputs):
-        start, q_CxE = inputs
-        match_C = jnp.minimum(start + jnp.arange(chunk), n - 1)  # padded rows: any valid column
+    def ranks_of_chunk(match_C, q_CxE):
         dist_CxK = _chunk_distances(q_CxE, keys, metric)
         return _rank_of_match(dist_CxK, match_C, reference_compat)
 
-    starts = jnp.arange(0, n + pad, chunk)
-    return jax.lax.map(ranks_of_chunk, (starts, chunks_KxCxE)).reshape(-1)[:n]
+    return _map_query_chunks(queries_NxE, chunk, ranks_of_chunk)
 
 
 @functools.partial(jax.jit, static_argnames=("metric", "chunk"))
@@ -182,15 +196,9 @@ def subset_ranks(
     n, (runs, size) = queries_NxE.shape[0], subsets_RxS.shape
     member_NxR = jnp.zeros((n, runs), jnp.float32)
     member_NxR = member_NxR.at[subsets_RxS, jnp.arange(runs)[:, None]].set(1.0)
-    chunk = min(chunk, n)
-    pad = -n % chunk
-    chunks_KxCxE = jnp.pad(queries_NxE, ((0, pad), (0, 0)))
-    chunks_KxCxE = chunks_KxCxE.reshape(-1, chunk, queries_NxE.shape[1])
     keys = _prepare_keys(keys_NxE, metric)
 
-    def ranks_of_chunk(inputs):
-        start, q_CxE = inputs
-        match_C = jnp.minimum(start + jnp.arange(chunk), n - 1)
+    def ranks_of_chunk(match_C, q_CxE):
         dist_CxN = _chunk_distances(q_CxE, keys, metric)
         d_match_C = jnp.take_along_axis(dist_CxN, match_C[:, None], axis=1)[:, 0]
         ahead_CxN = (dist_CxN <= d_match_C[:, None]).astype(jnp.float32)  # the match included
@@ -199,8 +207,7 @@ def subset_ranks(
         ranks_CxR = (counts_CxR - 1.0).astype(jnp.int32)
         return jnp.where(jnp.isfinite(d_match_C)[:, None], ranks_CxR, size - 1)
 
-    starts = jnp.arange(0, n + pad, chunk)
-    ranks_NxR = jax.lax.map(ranks_of_chunk, (starts, chunks_KxCxE)).reshape(-1, runs)[:n]
+    ranks_NxR = _map_query_chunks(queries_NxE, chunk, ranks_of_chunk)
     return jnp.take_along_axis(ranks_NxR.T, subsets_RxS, axis=1)
 
 
