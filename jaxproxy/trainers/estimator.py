@@ -213,13 +213,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         os.path.join(workdir, "tensorboard"), total_steps, int(state.step), config.batch_size,
         hparams=config.to_dict(), curves_png=os.path.join(workdir, CURVES_FILE), curves=CURVES,
     )  # fmt: skip
-    cadence = loop.Cadence(
-        total_steps=total_steps,
-        steps_per_call=config.steps_per_call,
-        log_every=config.log_every_steps,
-        eval_every=eval_every,
-        checkpoint_every=config.checkpoint_every_steps,
-    )
+    cadence = loop.Cadence.from_config(config, total_steps, eval_every)
     logging.info(
         "training steps %d..%d (%d steps/epoch, eval every %d)",
         int(state.step),

@@ -33,6 +33,19 @@ class Cadence:
     eval_every: int
     checkpoint_every: int
 
+    @classmethod
+    def from_config(
+        cls, config, total_steps: int, eval_every: int, steps_per_call: int | None = None
+    ) -> Cadence:
+        """The cadence a trainer config asks for (`steps_per_call` overrides the config's)."""
+        return cls(
+            total_steps=total_steps,
+            steps_per_call=config.steps_per_call if steps_per_call is None else steps_per_call,
+            log_every=config.log_every_steps,
+            eval_every=eval_every,
+            checkpoint_every=config.checkpoint_every_steps,
+        )
+
 
 def crossed(step: int, k: int, every: int) -> bool:
     """True when the last k steps ended on or passed a multiple of `every`."""

@@ -191,13 +191,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         steps_per_epoch,
         eval_every,
     )
-    cadence = loop.Cadence(
-        total_steps=total_steps,
-        steps_per_call=config.steps_per_call,
-        log_every=config.log_every_steps,
-        eval_every=eval_every,
-        checkpoint_every=config.checkpoint_every_steps,
-    )
+    cadence = loop.Cadence.from_config(config, total_steps, eval_every)
     state, val_metrics = loop.run(
         state,
         train_iter=train_iter,
