@@ -9,17 +9,18 @@ SYS_STAMP := $(VENV)/.system-packages
 
 setup: $(STAMP)
 
-# System packages: amsynth (VST2 synth + banks), hexter (DX7 ROM voices), fluidsynth + a GM soundfont.
+# System packages: amsynth (VST2 synth + banks), hexter (DX7 ROM voices), fluidsynth + a GM soundfont,
+# dpf-plugins-vst (Nekobi: a plug-in we ship no spec for), chromium (headless checks of the HTML reports).
 $(SYS_STAMP):
 	@mkdir -p $(VENV)
 	@if command -v apt-get >/dev/null 2>&1; then \
-	  need=""; for p in amsynth hexter fluidsynth fluid-soundfont-gm; do \
+	  need=""; for p in amsynth hexter fluidsynth fluid-soundfont-gm dpf-plugins-vst chromium; do \
 	    dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
 	  if [ -n "$$need" ]; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need; \
 	  fi; \
-	else echo "apt-get not found: install amsynth, hexter, fluidsynth, fluid-soundfont-gm yourself"; fi
+	else echo "apt-get not found: install amsynth, hexter, fluidsynth, fluid-soundfont-gm, dpf-plugins-vst, chromium yourself"; fi
 	@touch $@
 
 $(STAMP): pyproject.toml $(SYS_STAMP)
