@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--strict",
         action="store_true",
-        help="DX7/Dexed: refuse out-of-range bytes (default: read them as Dexed does, warned)",
+        help="DX7/Dexed: refuse out-of-range bytes (default: read as Dexed does, clipped, warned)",
     )
 
     proc = sub.add_parser(
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             save_presets(args.out, args.synth, presets)
             repaired = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
             note = (
-                f"; {len(repaired)} out-of-range fields read as Dexed does (--strict refuses)"
+                f"; {len(repaired)} out-of-range fields read as Dexed does and clipped"
+                " (--strict refuses)"
                 if repaired
                 else ""
             )

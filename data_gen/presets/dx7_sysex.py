@@ -41,7 +41,7 @@ FIELDS_BY_NAME = {name: off for off, (name, _) in FIELDS.items()}
 
 
 class OutOfRangeWarning(PresetWarning):
-    """A field beyond its DX7 range, read as Dexed reads it."""
+    """A field beyond its DX7 range, read as Dexed reads it and clipped to the range."""
 
 
 def _packing() -> tuple[tuple[int, int, int, int], ...]:
@@ -77,7 +77,7 @@ class Dx7Voice:
 
     fields: tuple[int, ...]
     spare_bits: bytes = bytes(PACKED_SIZE)
-    # Fields read from out-of-range bytes the way Dexed reads them (not part of the voice's value).
+    # Fields read from out-of-range bytes (as Dexed reads them, clipped); not part of the value.
     repaired: tuple[str, ...] = dataclasses.field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -222,19 +222,32 @@ def _decode_message(msg: bytes, where: str, source: str) -> list[Dx7Voice]:
     return [unpack_voice(data[k : k + PACKED_SIZE]) for k in range(0, len(data), PACKED_SIZE)]
 
 
-def dexed_value(value: int, vmax: int) -> int:
-    """An out-of-range field as Dexed reads it: `(float)value / 255 * max`, truncated (its
-    `normparm`, which takes such bytes for 0..255 data); in-range values are kept."""
-    if 0 <= value <= vmax:
+# Dexed's `Cartridge::unpackProgram` (Source/PluginData.cpp) bit-masks each field of a packed
+# voice (the widths in PACKING) and keeps it, even beyond the field's range: a fine frequency of
+# 127 stays 127 and the engine plays it. Its `normparm` rescale survives only for the pitch
+# envelope: the operator envelope bytes are rescaled too but then overwritten by a raw copy, and
+# the algorithm's 5 bits cannot exceed 31. A single-voice (VCED) dump is copied unchanged.
+DEXED_RESCALED = frozenset(
+    DX7_VCED[f"pitch_eg_{kind}_{k}"][0] for kind in ("rate", "level") for k in range(1, 5)
+)
+
+
+def dexed_value(offset: int, value: int, packed: bool) -> int:
+    """VCED field `offset` as Dexed holds it after loading it from a packed voice (`packed`) or
+    a VCED dump: an out-of-range pitch-envelope byte of a packed voice becomes `normparm`'s
+    `(float)value / 255 * max`, truncated; every other value is kept as is."""
+    vmax = FIELDS[offset][1]
+    if not packed or offset not in DEXED_RESCALED or value <= vmax:
         return value
-    return int(np.float32(abs(value)) / np.float32(255) * np.float32(vmax))
+    return int(np.float32(value) / np.float32(255) * np.float32(vmax))
 
 
 def _checked(
-    voices: list[Dx7Voice], source: str, lenient: bool, strict: bool, first: int
+    voices: list[Dx7Voice], source: str, lenient: bool, strict: bool, first: int, packed: bool
 ) -> list[Dx7Voice]:
-    """Voices with out-of-range fields read as Dexed reads them (each one warned), or refused
-    with `strict` (skipped with a warning when also `lenient`)."""
+    """Voices with out-of-range fields read as Dexed reads them, then clipped to the field's
+    range (each one warned), or refused with `strict` (skipped with a warning when also
+    `lenient`)."""
     kept = []
     for k, voice in enumerate(voices, start=first):
         bad = voice.out_of_range()
@@ -243,18 +256,27 @@ def _checked(
             problem(lenient, source, f"out of range: {', '.join(bad)}", item)
             continue
         if bad:
-            fields = [dexed_value(v, FIELDS[off][1]) for off, v in enumerate(voice.fields)]
-            repaired = []
-            for off, (old, new) in enumerate(zip(voice.fields, fields, strict=True)):
-                if old != new:
-                    name, vmax = FIELDS[off]
-                    repaired.append(name)
-                    warnings.warn(
-                        f"{source}: {item}: {name}={old} is out of range (max {vmax}); read as "
-                        f"{new} as Dexed does (value / 255 * max); --strict refuses it",
-                        OutOfRangeWarning,
-                        stacklevel=4,
-                    )
+            fields, repaired = list(voice.fields), []
+            for off, old in enumerate(voice.fields):
+                name, vmax = FIELDS[off]
+                if old <= vmax:
+                    continue
+                dexed = dexed_value(off, old, packed)
+                # Dexed may keep a value no spec can represent (raw = value / max > 1): clip it,
+                # as the paper's processing clips raw values to their interval.
+                fields[off] = min(dexed, vmax)
+                repaired.append(name)
+                how = (
+                    f"read as {dexed} as Dexed does (value / 255 * max)"
+                    if dexed <= vmax
+                    else f"Dexed keeps {dexed}; clipped to {vmax}, the spec's range"
+                )
+                warnings.warn(
+                    f"{source}: {item}: {name}={old} is out of range (max {vmax}); {how}; "
+                    "--strict refuses it",
+                    OutOfRangeWarning,
+                    stacklevel=4,
+                )
             voice = dataclasses.replace(voice, fields=tuple(fields), repaired=tuple(repaired))
         kept.append(voice)
     return kept
@@ -267,8 +289,9 @@ def parse_dx7_bytes(
 
     Raises `PresetFileError` naming the source and the message or voice; with `lenient`, warns
     and skips the bad message or voice instead. A field beyond its DX7 maximum (real cartridges
-    hold some) is read as Dexed reads it, with an `OutOfRangeWarning` naming the file, voice,
-    field and both values, and listed in the voice's `repaired`; `strict` refuses such voices.
+    hold some) is read as Dexed reads it (`dexed_value`) and, where Dexed keeps it beyond the
+    range, clipped to the maximum, with an `OutOfRangeWarning` naming the file, voice, field
+    and both values, and listed in the voice's `repaired`; `strict` refuses such voices.
     """
     data = bytes(data)
     if not data:
@@ -281,7 +304,7 @@ def parse_dx7_bytes(
                 f"not a multiple of {PACKED_SIZE})",
             )
         raw = [unpack_voice(data[k : k + PACKED_SIZE]) for k in range(0, len(data), PACKED_SIZE)]
-        voices = _checked(raw, source, lenient, strict, 1)
+        voices = _checked(raw, source, lenient, strict, 1, packed=True)
     else:
         voices, position = [], 1  # position: the voice's number in the file, skipped ones too
         for pos, msg in _split_sysex(data, source, lenient):
@@ -292,7 +315,8 @@ def parse_dx7_bytes(
                     raise
                 problem(True, source, err.message, err.item)
                 continue
-            voices += _checked(decoded, source, lenient, strict, position)
+            packed = msg[3] == _VMEM_FORMAT  # _decode_message accepted only VMEM and VCED
+            voices += _checked(decoded, source, lenient, strict, position, packed)
             position += len(decoded)
     if not voices:
         raise PresetFileError(source, "no DX7 voice could be read")

@@ -37,7 +37,8 @@ def import_file(
 ) -> list[ImportedPreset]:
     """The presets of one file, as `synth`'s raw [0, 1] parameter values.
 
-    DX7/Dexed bytes beyond a field's range are read as Dexed reads them (warned), unless `strict`.
+    DX7/Dexed bytes beyond a field's range are read as Dexed reads them, clipped to the range
+    (warned), unless `strict`.
     """
     base = _base(synth)
     if base in dx7_presets.DX7_SYNTHS:

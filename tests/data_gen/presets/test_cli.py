@@ -100,10 +100,13 @@ def test_cli_reads_out_of_range_bytes_as_dexed_and_counts_them(tmp_path, capsys)
     out = tmp_path / "dexed.json"
     assert main(["import", "--synth", "dexed", str(cart), "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert "2 out-of-range fields read as Dexed does" in captured.out
-    assert "voice 1 'BRIGHT': op3_f_fine=127 is out of range (max 99); read as 49" in captured.err
+    assert "2 out-of-range fields read as Dexed does and clipped" in captured.out
+    assert (
+        "voice 1 'BRIGHT': op3_f_fine=127 is out of range (max 99); Dexed keeps 127; clipped to 99"
+        in captured.err
+    )
     presets = load_presets(out)[1]
-    assert len(presets) == 32 and presets[0].parameters["op1_f_fine"] == 49 / 99
+    assert len(presets) == 32 and presets[0].parameters["op1_f_fine"] == 1.0  # 99 / 99
     assert main(["import", "--synth", "dexed", str(cart), "--strict", "--out", str(tmp_path / "s")])
     assert "op1_f_fine=127 (max 99)" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()

@@ -119,23 +119,69 @@ def _bad_voice() -> sx.Dx7Voice:
     return sx.Dx7Voice(tuple(bad)).with_name("BADVOICE")
 
 
-def test_out_of_range_bytes_are_read_as_dexed_reads_them(tmp_path):
+def test_out_of_range_bytes_are_read_as_dexed_reads_them_and_clipped(tmp_path):
     path = tmp_path / "cart.syx"
-    path.write_bytes(sx.encode_cartridge([_voice(1), _bad_voice()]))
+    bad = list(_bad_voice().fields)
+    bad[sx.FIELDS_BY_NAME["pitch_eg_rate_1"]] = 120
+    bad[sx.FIELDS_BY_NAME["pitch_eg_level_4"]] = 127
+    path.write_bytes(sx.encode_cartridge([_voice(1), sx.Dx7Voice(tuple(bad))]))
     with pytest.warns(sx.OutOfRangeWarning) as caught:
         voices = sx.read_dx7_file(path)
     messages = [str(w.message) for w in caught]
     assert len(voices) == 32 and voices[0] == _voice(1) and voices[0].repaired == ()
-    assert voices[1].repaired == ("op4_f_fine", "op2_osc_detune", "op1_f_fine")  # VCED order
-    # Dexed's normparm: (float)value / 255 * max, truncated.
-    assert voices[1].value("op1_f_fine") == 46 and int(120 / 255 * 99) == 46
-    assert voices[1].value("op4_f_fine") == 49 and voices[1].value("op2_osc_detune") == 0
-    assert voices[1].value("algorithm") == 31 and voices[1].out_of_range() == []
-    assert len(messages) == 3
+    fixed = voices[1]
+    assert fixed.repaired == (  # VCED order
+        "op4_f_fine", "op2_osc_detune", "op1_f_fine", "pitch_eg_rate_1", "pitch_eg_level_4"
+    )  # fmt: skip
+    # Dexed keeps masked operator and global bytes beyond the range: clipped to the range.
+    assert fixed.value("op1_f_fine") == 99 and fixed.value("op4_f_fine") == 99
+    assert fixed.value("op2_osc_detune") == 14 and fixed.value("algorithm") == 31
+    # The pitch envelope keeps Dexed's normparm rescale: (float)value / 255 * max, truncated.
+    assert fixed.value("pitch_eg_rate_1") == int(120 / 255 * 99) == 46
+    assert fixed.value("pitch_eg_level_4") == int(127 / 255 * 99) == 49
+    assert fixed.out_of_range() == [] and len(messages) == 5
     assert (
-        f"{path}: voice 2 'BADVOICE': op4_f_fine=127 is out of range (max 99); read as 49"
-        in (messages[0])
+        f"{path}: voice 2 'BADVOICE': op4_f_fine=127 is out of range (max 99); Dexed keeps 127; "
+        "clipped to 99, the spec's range; --strict refuses it" == messages[0]
     )
+    assert "pitch_eg_rate_1=120 is out of range (max 99); read as 46 as Dexed does" in messages[3]
+
+
+def test_dexed_factory_cartridge_fine_frequency_127_is_clipped_not_rescaled(tmp_path):
+    # Dexed's own factory cartridge Dexed_01.syx holds operator 2 fine frequency 127 (max 99)
+    # in voices 9 'SAW EM UP' and 16 'FLEXI    4'; Dexed plays 127, the spec's maximum is 99.
+    voices = [_voice(k) for k in range(32)]
+    for slot, name in ((9, "SAW EM UP"), (16, "FLEXI    4")):
+        fields = list(voices[slot - 1].fields)
+        fields[sx.FIELDS_BY_NAME["op2_f_fine"]] = 127
+        voices[slot - 1] = sx.Dx7Voice(tuple(fields)).with_name(name)
+    path = tmp_path / "Dexed_01.syx"
+    path.write_bytes(sx.encode_cartridge(voices))
+    with pytest.warns(sx.OutOfRangeWarning) as caught:
+        read = sx.read_dx7_file(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: voice {k} {name!r}: op2_f_fine=127 is out of range (max 99); Dexed keeps 127; "
+        "clipped to 99, the spec's range; --strict refuses it"
+        for k, name in ((9, "SAW EM UP"), (16, "FLEXI    4"))
+    ]
+    assert read[8].value("op2_f_fine") == read[15].value("op2_f_fine") == 99  # not 49
+    assert read[8].repaired == read[15].repaired == ("op2_f_fine",)
+    assert [v for k, v in enumerate(read) if k not in (8, 15)] == voices[:8] + voices[
+        9:15
+    ] + voices[16:]
+    with pytest.raises(PresetFileError, match=r"voice 9 'SAW EM UP': out of range: op2_f_fine=127"):
+        sx.read_dx7_file(path, strict=True)
+
+
+def test_single_voice_dump_keeps_no_rescale():
+    # Dexed copies a VCED dump unchanged, so even the pitch envelope is clipped, not rescaled.
+    fields = list(_voice(2).fields)
+    fields[sx.FIELDS_BY_NAME["pitch_eg_rate_1"]] = 120
+    data = sx.encode_single_voice(_voice(2))
+    data = data[:6] + bytes(fields) + bytes([sx.checksum(bytes(fields)), 0xF7])
+    with pytest.warns(sx.OutOfRangeWarning, match="Dexed keeps 120; clipped to 99"):
+        (voice,) = sx.parse_dx7_bytes(data, "one.syx")
+    assert voice.value("pitch_eg_rate_1") == 99
 
 
 def test_strict_refuses_out_of_range_and_lenient_strict_skips():
