@@ -54,7 +54,7 @@ ACCELERATORS = {
     "TPU v5e": {"bf16": 197e12, "fp32": 197e12, "hbm_bw": 819e9, "hbm": 16e9},
 }
 
-# Host input rates measured on this machine (README, "Train-step and input benchmarks":
+# Host input rates measured on a 2-core CPU (docs/benchmarks.md, "Input pipeline";
 # python -m benchmarks.train_step, batch 512): host memory about 1.2 M examples/s, grain over
 # ArrayRecord about 68 k/s. A step that needs more than a host path gives must keep the
 # training set on the devices (input_mode=device).

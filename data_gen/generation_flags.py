@@ -139,7 +139,7 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
         "--reference-compat",
         action="store_true",
         help="the reference's behaviour where we differ: RMS redraws without a cap; hand-crafted "
-        "presets' missing used parameters set to 0.0 (README: differences)",
+        "presets' missing used parameters set to 0.0 (docs/differences.md)",
     )
 
 

@@ -12,7 +12,7 @@ CITATION = re.compile(r"facts(?: digest)?(?: section)? (\d+\.\d+(?:\s*(?:[-/,]|a
 def citations() -> dict[str, list[str]]:
     """Section number -> places citing it ("path:line")."""
     found: dict[str, list[str]] = {}
-    files = [REPO / "README.md"]
+    files = [REPO / "README.md"] + sorted(p for p in (REPO / "docs").glob("*.md") if p != DOC)
     for folder in ("data_gen", "jaxproxy", "experiments", "benchmarks", "tests"):
         files += sorted((REPO / folder).rglob("*.py"))
     for path in files:

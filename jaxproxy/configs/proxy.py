@@ -114,10 +114,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         dict(constant_steps=7_500, decay_end_epoch=10.0, restart_end_epoch=30.0, min_lr=2e-6)
     )
     config.compute_dtype = "float32"  # "bfloat16" on accelerators: bf16 matmuls, fp32 params.
-    # Train steps per jit call (a lax.scan over k batches): 4 was faster than 1 for every encoder on
-    # CPU (README, "Train-step and input benchmarks") and amortises dispatch on accelerators, where
-    # the small encoders' steps take well under a millisecond. Validation and checkpoints fall on
-    # the first call boundary at or after their step; resume stays exact (tests/.../test_proxy.py).
+    # Train steps per jit call (a lax.scan over k batches): 4 was faster than 1 for every encoder
+    # on CPU (docs/benchmarks.md, "Train step against PyTorch") and amortises dispatch on
+    # accelerators, where the small encoders' steps take well under a millisecond. Validation and
+    # checkpoints fall on the first call boundary at or after their step; resume stays exact
+    # (tests/.../test_proxy.py).
     config.steps_per_call = 4
 
     # Validation (facts 6.6): twice per epoch, L1 and MRR over num_ranks x (N / num_ranks).
