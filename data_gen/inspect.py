@@ -1,8 +1,11 @@
 """CLI: check and summarise a dataset folder; re-render a few examples to WAV and spectrogram PNG.
 
-    python -m data_gen.inspect DIR [--format array_record] [--limit 100000] [--render 4]
+    python -m data_gen.inspect DIR [--format array_record] [--limit 100000] [--render 4] [--verify]
 
-Prints counts (examples, shards, failed, RMS rejections), per-feature statistics and non-finite
+Checks every shard of the format against its metadata entry (size, record count, digest and
+indices of its first and last records; `--verify`: every byte of every format's shards against
+the SHA-256 recorded when the shard was written) and the indices of every record read, then
+prints counts (examples, shards, failed, RMS rejections), per-feature statistics and non-finite
 counts, then re-renders the first `--render` examples from their stored presets into
 `DIR/inspect/` or `--out` (WAV + spectrogram PNG) and compares their RMS with the stored one
 (the data are reproducible only if they match). Exits with status 1 on NaN/inf or an RMS mismatch.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -115,20 +119,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--render", type=int, default=4, help="examples to re-render (0: none)")
     p.add_argument("--out", type=Path, default=None, help="WAV/PNG folder (default DIR/inspect)")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="also hash every shard file of every format against its recorded SHA-256",
+    )
     args = p.parse_args(argv)
     try:
         features = schema.features_from_json(checks.read_metadata(args.folder)["features"])
         # Whole shards are read: keep audio/mel sets to about 1 GB of rows.
         limit = min(args.limit, max(1, 2**30 // schema.record_dtype(features).itemsize))
-        meta, rows = reader.read_examples(args.folder, args.format, limit=limit)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", schema.DatasetWarning)
+            meta, rows = reader.read_examples(
+                args.folder, args.format, limit=limit, verify=args.verify
+            )
     except (OSError, ValueError) as e:  # a damaged or mismatched folder: one line naming it
         print(f"{p.prog}: error: {e}", file=sys.stderr)
         return 2
+    for w in caught:
+        print(f"{p.prog}: warning: {w.message}", file=sys.stderr)
+    hashed = args.verify and not any(w.category is schema.DatasetWarning for w in caught)
     print(f"{args.folder}: synth {meta['synth']['name']}, audio model {meta['audio_model']['name']}"
           f", split {meta['split']}, seed {meta['seed']}, complete {meta['complete']}")  # fmt: skip
     print(f"  examples {meta['num_examples']} in {len(meta['shards'])} shard files "
           f"({', '.join(meta['formats'])}); failed {len(meta['failed_indices'])}; RMS "
-          f"rejections {meta.get('num_rejected', 0)}; read {len(rows)}")  # fmt: skip
+          f"rejections {meta.get('num_rejected', 0)}; read {len(rows)}"
+          + ("; every shard file matches its SHA-256" if hashed else ""))  # fmt: skip
     bad = False
     head = ("feature", "shape", "min", "max", "mean", "std")
     print("  {:<10} {:<12} {:>10} {:>10} {:>10} {:>10} nonfinite".format(*head))

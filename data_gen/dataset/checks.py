@@ -1,27 +1,35 @@
 """Reading a dataset folder's metadata with every check that needs no record: the synth spec and
-its fingerprint, features against spec and audio model, index coverage, counts, TFDS files; and
-the per-batch categorical check. numpy-only, like `schema`."""
+its fingerprint, features against spec and audio model, index coverage, counts, TFDS files; the
+checks of each shard file against its metadata entry (size, digests, index range), and the
+per-batch index and categorical checks. numpy-only, like `schema`; inspection and training both
+use these, so a folder one refuses the other refuses too."""
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from data_gen.dataset import schema
+from data_gen.dataset import schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
 from data_gen.dataset.schema import (
     DATASET_INFO_FILE,
     FORMAT_VERSION,
     METADATA_FILE,
+    REGENERATE,
     UPGRADE_COMMAND,
     DatasetError,
+    DatasetWarning,
     features_from_json,
     tfds_features,
 )
+
+DIGEST_KEYS = ("num_bytes", "sha256", "ends_sha256")  # per shard entry, since shard digests
 
 
 def spec_fingerprint(spec_json: Mapping[str, Any], where: str) -> str:
@@ -71,6 +79,91 @@ def check_categoricals(params_NxP: np.ndarray, cols: np.ndarray, cards: np.ndarr
             f"{int(row)}, params[{int(cols[j])}] = {values[row, j]!r} (cardinality {cards[j]}); "
             "the data do not match the synth spec in the metadata"
         )
+
+
+def check_shard_indices(
+    index_N: np.ndarray, offset_N: np.ndarray, shard: Mapping[str, Any], where: str
+) -> None:
+    """Raise unless the records at `offset_N` of a shard can hold indices `index_N`.
+
+    A shard's n records hold n distinct indices of [index_start, index_end) in increasing order
+    (failed indices are missing), so record o holds an index in [start + o, end - n + o] and two
+    records are at least as far apart in index as in position. For a whole shard this is
+    exactly "strictly increasing within the range"; it also holds for any sample of records (a
+    training batch), so a shard copied over another is refused whichever rows are read.
+    """
+    lo, hi, n = shard["index_start"], shard["index_end"], shard["num_examples"]
+    order = np.argsort(offset_N, kind="stable")
+    index_N, offset_N = np.asarray(index_N)[order], np.asarray(offset_N)[order]
+    outside = (index_N < lo + offset_N) | (index_N > hi - n + offset_N)
+    bad = np.flatnonzero(outside)
+    jumps = np.flatnonzero(np.diff(index_N) < np.diff(offset_N))
+    if len(bad) or len(jumps):
+        at = min([*bad[:1], *(jumps[:1] + 1)])
+        raise DatasetError(
+            f"{where}: indices not increasing within [{lo}, {hi}) (record {offset_N[at]} holds "
+            f"index {index_N[at]}); the shard was replaced or copied over another: {REGENERATE}"
+        )
+
+
+def check_shard(
+    folder: str | os.PathLike, shard: Mapping[str, Any], codec: ExampleCodec, *, full: bool = False
+) -> None:
+    """Check one shard file against its metadata entry; raise DatasetError naming the file.
+
+    Cheap enough for every training start: the file's record count (ArrayRecord: from its
+    footer; TFRecord: its headers), its size and its first and last records, whose indices must be in
+    the shard's range and whose SHA-256 must be `ends_sha256`. Those two records are what a
+    replaced shard changes (another dataset's shard holds other presets and embeddings at the
+    same indices; a copy of another shard holds other indices); a digest of the index column
+    alone would not catch the former (every seed writes the same indices) and would read every
+    record. A file edited only in its middle passes here, and is caught when its records are
+    read (CRCs, index check) or by `full`, which also hashes the whole file (`sha256`, what
+    `inspect --verify` does). Entries written before digests get the count and index checks.
+    """
+    path = Path(folder) / shard["file"]
+    if not path.is_file():
+        raise DatasetError(f"{folder}: shard {shard['file']} listed in the metadata is missing")
+    positions = shard_io.end_positions(shard["num_examples"])
+    ends = shard_io.read_records_at(path, shard["format"], positions, shard["num_examples"])
+    size = path.stat().st_size
+    if shard.get("num_bytes") is not None and size != shard["num_bytes"]:
+        raise DatasetError(
+            f"{path}: {size} bytes, but field 'shards' of {METADATA_FILE} says "
+            f"{shard['num_bytes']} (num_bytes); the shard was replaced or damaged: {REGENERATE}"
+        )
+    if ends:
+        index = codec.decode(ends, ["index"], str(path))["index"]
+        check_shard_indices(index, np.array(positions), shard, str(path))
+    if shard.get("ends_sha256") and shard_io.ends_sha256(ends) != shard["ends_sha256"]:
+        raise DatasetError(
+            f"{path}: its first and last records are not the ones written (field 'shards' of "
+            f"{METADATA_FILE}, ends_sha256); the shard was replaced, e.g. by another dataset's "
+            f"shard of the same name, or damaged: {REGENERATE}"
+        )
+    if full and shard.get("sha256") and shard_io.file_sha256(path) != shard["sha256"]:
+        raise DatasetError(
+            f"{path}: its SHA-256 is not the one recorded (field 'shards' of {METADATA_FILE}, "
+            f"sha256); the shard was changed after it was written: {REGENERATE}"
+        )
+
+
+def check_shards(
+    folder: str | os.PathLike, meta: Mapping[str, Any], fmt: str, *, full: bool = False
+) -> None:
+    """`check_shard` on every shard of one format; a warning when the metadata has no digests."""
+    codec = ExampleCodec(features_from_json(meta["features"]))
+    shards = schema.shards_of(meta, fmt)
+    if any(s.get(k) is None for s in shards for k in DIGEST_KEYS):
+        warnings.warn(
+            f"{folder}: {METADATA_FILE} has no shard digests (written before they were "
+            "recorded); its shards are checked by record count and index range only. Add them "
+            f"with: {UPGRADE_COMMAND.format(folder=folder)}",
+            DatasetWarning,
+            stacklevel=2,
+        )
+    for shard in shards:
+        check_shard(folder, shard, codec, full=full)
 
 
 def read_metadata(out_dir: str | os.PathLike, *, require_complete: bool = True) -> dict[str, Any]:

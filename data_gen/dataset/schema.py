@@ -28,8 +28,15 @@ _DTYPES = {"float32": "<f4", "int64": "<i8"}
 UPGRADE_COMMAND = "python -m data_gen.dataset.upgrade {folder}"
 
 
+REGENERATE = "regenerate it (delete the folder and rerun the generation command)"
+
+
 class DatasetError(ValueError):
     """A dataset folder breaks the contract; the message names the file and the field."""
+
+
+class DatasetWarning(UserWarning):
+    """A dataset folder can be read but not checked in full (e.g. written before shard digests)."""
 
 
 @dataclasses.dataclass(frozen=True)

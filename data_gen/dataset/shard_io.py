@@ -1,8 +1,10 @@
-"""Shard files: TFRecord framing (masked CRC32C), ArrayRecord, atomic completion, checked reads."""
+"""Shard files: TFRecord framing (masked CRC32C), ArrayRecord, atomic completion, checked reads,
+and the digests a shard's metadata entry records."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import struct
 from collections.abc import Iterator, Sequence
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import crc32c
 
-from data_gen.dataset.schema import DatasetError
+from data_gen.dataset.schema import REGENERATE, DatasetError
 
 ARRAY_RECORD_OPTIONS = "group_size:1,uncompressed"
 TMP_SUFFIX = ".tmp"
@@ -53,6 +55,34 @@ def read_tfrecord(path: str | os.PathLike) -> Iterator[bytes]:
                 raise DatasetError(f"{path}: corrupt data CRC at byte {offset}")
             offset += 12 + length + 4
             yield payload
+
+
+def read_tfrecord_at(path: str | os.PathLike, positions: Sequence[int]) -> tuple[int, list[bytes]]:
+    """(record count, payloads at `positions`) of a TFRecord file: headers are read and their
+    CRCs checked, the other records' bodies skipped (seek), the wanted ones CRC-checked."""
+    wanted, found = set(positions), {}
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        offset = count = 0
+        while offset < size:
+            header = f.read(12)
+            if len(header) < 12:
+                raise DatasetError(f"{path}: truncated record header at byte {offset}")
+            (length,) = struct.unpack("<Q", header[:8])
+            if struct.unpack("<I", header[8:])[0] != masked_crc32c(header[:8]):
+                raise DatasetError(f"{path}: corrupt length CRC at byte {offset}")
+            if offset + 16 + length > size:
+                raise DatasetError(f"{path}: truncated record at byte {offset}")
+            if count in wanted:
+                body = f.read(length + 4)
+                if struct.unpack("<I", body[length:])[0] != masked_crc32c(body[:length]):
+                    raise DatasetError(f"{path}: corrupt data CRC at byte {offset}")
+                found[count] = body[:length]
+            else:
+                f.seek(length + 4, os.SEEK_CUR)
+            offset += 16 + length
+            count += 1
+    return count, [found[p] for p in positions if p in found]
 
 
 def count_array_records(path: str | os.PathLike) -> int:
@@ -103,11 +133,59 @@ def read_shard(path: str | os.PathLike, fmt: str, expected: int | None = None) -
     return payloads
 
 
+def read_records_at(
+    path: str | os.PathLike, fmt: str, positions: Sequence[int], expected: int | None = None
+) -> list[bytes]:
+    """The payloads at `positions` of a shard (no other record read), after its record count is
+    checked against `expected`; errors name the file."""
+    if fmt == "tfrecord":
+        count, payloads = read_tfrecord_at(path, positions)
+        check_count(path, count, expected)
+        return payloads
+    count = count_array_records(path)
+    check_count(path, count, expected)
+    if not positions:
+        return []
+    from array_record.python.array_record_module import ArrayRecordReader
+
+    try:
+        reader = ArrayRecordReader(str(path))
+        try:
+            return list(reader.read(list(positions)))
+        finally:
+            reader.close()
+    except (RuntimeError, ValueError, OSError) as e:
+        raise DatasetError(f"{path}: damaged ArrayRecord shard ({_first_line(e)})") from e
+
+
+def end_positions(num_records: int) -> list[int]:
+    """The records `ends_sha256` covers: the first and the last (fewer in tiny shards)."""
+    return sorted({0, num_records - 1}) if num_records else []
+
+
+def ends_sha256(payloads: Sequence[bytes]) -> str:
+    """SHA-256 of records (each length-prefixed, so the split between them counts)."""
+    h = hashlib.sha256()
+    for p in payloads:
+        h.update(struct.pack("<Q", len(p)))
+        h.update(p)
+    return h.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
 def check_count(path: str | os.PathLike, count: int, expected: int | None) -> None:
     if expected is not None and count != expected:
         raise DatasetError(
             f"{path}: {count} records, but the metadata says {expected}; the shard is truncated "
-            "or replaced: regenerate it (delete the folder and rerun the generation command)"
+            f"or replaced: {REGENERATE}"
         )
 
 
@@ -128,6 +206,8 @@ class ShardFile:
         self.fmt = fmt
         self.tmp = self.path.with_name(self.path.name + TMP_SUFFIX)
         self.count = 0
+        self.num_bytes: int | None = None  # set by commit(), with sha256
+        self.sha256: str | None = None
         if fmt == "tfrecord":
             self._file = open(self.tmp, "wb")  # noqa: SIM115 (closed in commit/discard)
         elif fmt == "array_record":
@@ -150,7 +230,11 @@ class ShardFile:
         self.count += len(payloads)
 
     def commit(self) -> None:
-        """Flush, fsync and rename into place."""
+        """Flush, fsync, take the file's size and SHA-256, and rename into place.
+
+        The digest is read back from the closed file (ArrayRecord's bytes are its writer's), so
+        it is of exactly what lands under the final name; a resumed run recomputes nothing.
+        """
         try:
             if self.fmt == "tfrecord":
                 self._file.flush()
@@ -160,6 +244,7 @@ class ShardFile:
                 self._writer.close()
                 with open(self.tmp, "rb+") as f:
                     os.fsync(f.fileno())
+            self.num_bytes, self.sha256 = os.path.getsize(self.tmp), file_sha256(self.tmp)
         except BaseException:
             self.discard()
             raise

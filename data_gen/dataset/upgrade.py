@@ -1,4 +1,5 @@
-"""Upgrade a dataset folder from the old layout (format_version 1) to the TFDS layout, in place.
+"""Upgrade a dataset folder in place: the old layout (format_version 1) to the TFDS layout, and
+a TFDS folder written before shard digests to one with them.
 
     python -m data_gen.dataset.upgrade DIR
 
@@ -6,7 +7,11 @@ Old folders hold raw-row ArrayRecord and/or tf.Example TFRecord shards named
 `{split}.{format}-{k}-of-{n}` and a `metadata.json` without TFDS files. Each shard is read (its
 record count checked), rewritten as `tf.Example` records under the TFDS names in the same
 formats, then the TFDS files are written and the old shards deleted. Interrupted, the same
-command starts again: the old metadata stays until the new folder is complete.
+command starts again: the old metadata stays until the new folder is complete. A folder without
+shard digests has every shard read in full, its record count and indices checked (and each
+shard's first and last records compared across formats), then its digests recorded: from then
+on a shard replaced after this point is refused (one replaced before it is adopted, unless its
+indices or the other format give it away).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ def upgrade(folder: str | Path) -> dict[str, Any]:
     old = json.loads(path.read_text())
     if old.get("format_version") == schema.FORMAT_VERSION:
         _remove_old_shards(folder)
-        return checks.read_metadata(folder)
+        return add_digests(folder)
     if old.get("format_version") != 1 or old.get("complete") is not True:
         raise schema.DatasetError(
             f"{path}: only complete format_version 1 folders can be upgraded (finish generating "
@@ -70,6 +75,33 @@ def upgrade(folder: str | Path) -> dict[str, Any]:
     return checks.read_metadata(folder)
 
 
+def add_digests(folder: str | Path) -> dict[str, Any]:
+    """Record the shard digests (`checks.DIGEST_KEYS`) of a complete folder written without
+    them, as the writer would have; return the metadata (unchanged if it has them)."""
+    folder = Path(folder)
+    meta = checks.read_metadata(folder)
+    if all(s.get(k) is not None for s in meta["shards"] for k in checks.DIGEST_KEYS):
+        return meta
+    codec = ExampleCodec(schema.features_from_json(meta["features"]))
+    shards, ends_by_range = [], {}
+    for shard in meta["shards"]:
+        path = folder / shard["file"]
+        payloads = shard_io.read_shard(path, shard["format"], expected=shard["num_examples"])
+        index = codec.decode(payloads, ["index"], str(path))["index"]
+        checks.check_shard_indices(index, np.arange(len(payloads)), shard, str(path))
+        ends = shard_io.ends_sha256([payloads[p] for p in shard_io.end_positions(len(payloads))])
+        other = ends_by_range.setdefault(shard["index_start"], (ends, path))
+        if other[0] != ends:
+            raise schema.DatasetError(
+                f"{path} and {other[1].name} should hold the same records but differ; one was "
+                f"replaced: {schema.REGENERATE}"
+            )
+        digests = {"num_bytes": path.stat().st_size, "sha256": shard_io.file_sha256(path)}
+        shards.append({**shard, **digests, "ends_sha256": ends})
+    schema.write_dataset_info(folder, {**meta, "shards": shards})  # rewrites metadata.json
+    return checks.read_metadata(folder)
+
+
 def _remove_old_shards(folder: Path) -> None:
     for p in folder.iterdir():
         if _OLD_NAME.match(p.name):
@@ -88,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(
-        f"{args.folder}: upgraded, {meta['num_examples']} examples ({', '.join(meta['formats'])})"
+        f"{args.folder}: upgraded, {meta['num_examples']} examples ({', '.join(meta['formats'])}),"
+        " shard digests recorded"
     )
     return 0
 

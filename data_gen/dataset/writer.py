@@ -20,7 +20,7 @@ from data_gen.dataset.codec import ExampleCodec
 class ShardGroup:
     """Shard k (indices [lo, hi)) in every format of `meta`, written incrementally as rows arrive
     (memory stays bounded even with `audio`/`mel` features); `commit()` renames the files into
-    place and returns their metadata entries."""
+    place and returns their metadata entries, with each file's digests (`checks.check_shard`)."""
 
     def __init__(self, out_dir: str | os.PathLike, meta: Mapping[str, Any], k: int, lo: int,
                  hi: int) -> None:  # fmt: skip
@@ -28,6 +28,7 @@ class ShardGroup:
         self.codec = ExampleCodec(self.features)
         self.lo, self.hi = lo, hi
         self.num_examples = 0
+        self._first = self._last = b""  # the records `ends_sha256` covers
         n = schema.num_shards(meta)
         names = [schema.shard_name(meta, fmt, k, n) for fmt in meta["formats"]]
         self.files: list[shard_io.ShardFile] = []
@@ -48,15 +49,20 @@ class ShardGroup:
         for f in self.files:  # every format holds the same tf.Example records
             with self._naming_errors(f.path.name):
                 f.write(payloads)
+        if payloads:
+            self._first = payloads[0] if not self.num_examples else self._first
+            self._last = payloads[-1]
         self.num_examples += len(rows)
 
     def commit(self) -> list[dict[str, Any]]:
         for f in self.files:
             with self._naming_errors(f.path.name):
                 f.commit()
+        ends = [self._first, self._last][: min(self.num_examples, 2)]  # as `end_positions`
         return [
             {"file": f.path.name, "format": f.fmt, "index_start": self.lo,
-             "index_end": self.hi, "num_examples": self.num_examples}
+             "index_end": self.hi, "num_examples": self.num_examples, "num_bytes": f.num_bytes,
+             "sha256": f.sha256, "ends_sha256": shard_io.ends_sha256(ends)}
             for f in self.files
         ]  # fmt: skip
 

@@ -30,7 +30,10 @@ class ProxyDataset:
     """One dataset folder (one synth x audio model x split): a TFDS dataset read as numpy arrays.
 
     Opening checks the metadata (`checks.read_metadata`: fingerprint, coverage, counts) and each
-    ArrayRecord shard's record count against it, naming the shard, before any record is used.
+    shard read against its entry (`checks.check_shards`: size, record count, digest and indices
+    of its first and last records), naming the shard, before any record is used; every batch
+    read then has its indices checked against its shards' ranges (`checks.check_shard_indices`,
+    the same check `inspect` makes).
     """
 
     def __init__(self, folder: str, metadata: Mapping[str, Any]):
@@ -39,15 +42,7 @@ class ProxyDataset:
         self.features = {f.name: f for f in schema.features_from_json(metadata["features"])}
         self.codec = ExampleCodec(list(self.features.values()))
         self._cat_cols, self._cards = checks.categorical_columns(metadata["synth"])
-        for shard in self._shards(self.formats[0]):
-            path = os.path.join(folder, shard["file"])
-            if not os.path.isfile(path):
-                raise DatasetError(
-                    f"{folder}: shard {shard['file']} listed in the metadata is missing"
-                )
-            if shard["format"] == "array_record":
-                count = shard_io.count_array_records(path)
-                shard_io.check_count(path, count, shard["num_examples"])
+        checks.check_shards(folder, self.metadata, self.formats[0])
 
     def __repr__(self) -> str:
         return (
@@ -151,10 +146,16 @@ class ProxyDataset:
         except (RuntimeError, ValueError, OSError, IndexError) as e:
             raise DatasetError(self._damaged(positions, e)) from e
         try:
-            return self._decode(payloads, features, self.path)
+            batch = self._decode(payloads, features, self.path)
         except DatasetError as e:  # name the shards behind the batch, not only the folder
             files = ", ".join(os.path.basename(p) for p in self._shard_paths(positions))
             raise DatasetError(f"{e} (in {files})") from e
+        shards, k_N, offset_N = self._locate(positions)
+        for k in np.unique(k_N):
+            rows = k_N == k
+            where = os.path.join(self.path, shards[k]["file"])
+            checks.check_shard_indices(batch["index"][rows], offset_N[rows], shards[k], where)
+        return self._without_index(batch, features)
 
     def read_range(
         self, start: int, stop: int, features: Sequence[str] = DEFAULT_FEATURES
@@ -180,7 +181,10 @@ class ProxyDataset:
             else:
                 payloads = shard_io.read_shard(path, "tfrecord", shard["num_examples"])[lo:hi]
             for c in range(0, hi - lo, _CHUNK):
-                for name, arr in self._decode(payloads[c : c + _CHUNK], features, path).items():
+                part = self._decode(payloads[c : c + _CHUNK], features, path)
+                offsets = np.arange(lo + c, lo + c + len(part["index"]))
+                checks.check_shard_indices(part["index"], offsets, shard, path)
+                for name, arr in self._without_index(part, features).items():
                     out[name][at + c : at + c + len(arr)] = arr
 
         with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), _READ_THREADS))) as pool:
@@ -192,17 +196,29 @@ class ProxyDataset:
         return self.read_range(0, self.num_examples, features)
 
     def _decode(self, payloads: Sequence[bytes], features: Sequence[str], where: str) -> Batch:
-        arrays = self.codec.decode(payloads, [self._feature(n).name for n in features], where)
+        """`features` and `index` (for the caller's index check: a few bytes per record)."""
+        names = list(dict.fromkeys([*(self._feature(n).name for n in features), "index"]))
+        arrays = self.codec.decode(payloads, names, where)
         if "params" in arrays:
             checks.check_categoricals(arrays["params"], self._cat_cols, self._cards, where)
         return arrays
 
+    @staticmethod
+    def _without_index(batch: Batch, features: Sequence[str]) -> Batch:
+        return {n: a for n, a in batch.items() if n in features}
+
+    def _locate(self, positions: np.ndarray) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+        """(ArrayRecord shards, shard of each position, record offset in it); empty shards are
+        skipped (a position lands in the last shard starting at or before it)."""
+        shards = self._shards(STREAM_FORMAT)
+        first = np.cumsum([0] + [s["num_examples"] for s in shards])
+        k_N = np.clip(np.searchsorted(first, positions, side="right") - 1, 0, len(shards) - 1)
+        return shards, k_N, positions - first[k_N]
+
     def _shard_paths(self, positions: np.ndarray) -> list[str]:
         """The ArrayRecord shard files holding the records at `positions`."""
-        shards = self._shards(STREAM_FORMAT)
-        bounds = np.cumsum([s["num_examples"] for s in shards])
-        ks = np.unique(np.searchsorted(bounds, positions, side="right"))
-        return [os.path.join(self.path, shards[min(k, len(shards) - 1)]["file"]) for k in ks]
+        shards, k_N, _ = self._locate(positions)
+        return [os.path.join(self.path, shards[k]["file"]) for k in np.unique(k_N)]
 
     def _damaged(self, positions: np.ndarray, error: BaseException) -> str:
         """Which shard a failed batched read touched (each is read alone to find it)."""

@@ -8,6 +8,7 @@ import pytest
 
 from data_gen import inspect
 from data_gen.dataset import reader, schema, shard_io
+from data_gen.dataset.codec import ExampleCodec
 from data_gen.synths.spec import Param, SynthSpec
 from tests.data_gen.dataset import fakes
 
@@ -38,8 +39,9 @@ def _shard(folder, fmt, k=1):
     return next(folder.glob(f"*.{fmt}-{k:05d}-of-*"))
 
 
-def _inspect_error(folder, capsys, fmt=None):
+def _inspect_error(folder, capsys, fmt=None, verify=False):
     argv = [str(folder), "--render", "0"] + (["--format", fmt] if fmt else [])
+    argv += ["--verify"] if verify else []
     assert inspect.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
@@ -147,3 +149,60 @@ def test_intact_folder_still_reads(pristine):
     meta, rows = reader.read_examples(pristine, "array_record")
     assert len(rows) == meta["num_examples"] == 32
     np.testing.assert_array_equal(rows["index"], np.arange(32))
+
+
+@pytest.fixture(scope="module")
+def other_seed(tmp_path_factory):
+    """The same synth, sizes and names as `pristine`, another seed: other presets, same indices."""
+    folder = tmp_path_factory.mktemp("ds") / "seed13"
+    fakes.run(folder, size=32, shard_size=8, seed=13, formats=("tfrecord", "array_record"))
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "array_record"])
+def test_shard_copied_over_another_is_refused(folder, capsys, fmt):
+    shutil.copyfile(_shard(folder, fmt, 2), _shard(folder, fmt, 3))  # same size, indices 16-23
+    name = _shard(folder, fmt, 3).name
+    with pytest.raises(schema.DatasetError, match=f"{name}: indices not increasing within .24"):
+        reader.read_examples(folder, fmt)
+    assert name in _inspect_error(folder, capsys, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "array_record"])
+def test_shard_of_another_dataset_under_the_same_name_is_refused(
+    folder, other_seed, capsys, fmt
+):
+    path = _shard(folder, fmt, 2)
+    shutil.copyfile(_shard(other_seed, fmt, 2), path)  # same name, size and indices
+    assert path.name == _shard(other_seed, fmt, 2).name
+    with pytest.raises(schema.DatasetError, match=f"{path.name}: .*ends_sha256"):
+        reader.read_examples(folder, fmt)
+    assert path.name in _inspect_error(folder, capsys, fmt)
+
+
+def test_verify_hashes_every_byte_of_every_format(folder, capsys):
+    # A valid TFRecord (CRCs recomputed) with one middle record's embedding changed: same size,
+    # same first and last records, so only reading every byte finds it.
+    path = _shard(folder, "tfrecord", 1)
+    payloads = shard_io.read_shard(path, "tfrecord")
+    codec = ExampleCodec(schema.features_from_json(_meta(folder)["features"]))
+    example = {name: value[0] for name, value in codec.decode(payloads[3:4]).items()}
+    payloads[3] = codec.encode_one({**example, "embedding": example["embedding"] + 1})
+    path.unlink()
+    shard_io.write_shard(path, "tfrecord", payloads)
+    assert inspect.main([str(folder), "--render", "0", "--format", "tfrecord"]) == 0
+    err = _inspect_error(folder, capsys, verify=True)
+    assert path.name in err and "sha256" in err
+
+
+def test_digests_are_recorded_per_shard_and_format(pristine):
+    meta = _meta(pristine)
+    for shard in meta["shards"]:
+        path = pristine / shard["file"]
+        assert shard["num_bytes"] == path.stat().st_size
+        assert shard["sha256"] == shard_io.file_sha256(path)
+    by_range = {}
+    for shard in meta["shards"]:  # both formats hold the same records, in different files
+        by_range.setdefault(shard["index_start"], []).append(shard)
+    for pair in by_range.values():
+        assert len({s["ends_sha256"] for s in pair}) == 1 and len({s["sha256"] for s in pair}) == 2
