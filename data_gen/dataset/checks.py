@@ -112,8 +112,8 @@ def check_shard(
     """Check one shard file against its metadata entry; raise DatasetError naming the file.
 
     Cheap enough for every training start: the file's record count (ArrayRecord: from its
-    footer; TFRecord: its headers), its size and its first and last records, whose indices must be in
-    the shard's range and whose SHA-256 must be `ends_sha256`. Those two records are what a
+    footer; TFRecord: its headers), its size and its first and last records, whose indices must
+    be in the shard's range and whose SHA-256 must be `ends_sha256`. Those two records are what a
     replaced shard changes (another dataset's shard holds other presets and embeddings at the
     same indices; a copy of another shard holds other indices); a digest of the index column
     alone would not catch the former (every seed writes the same indices) and would read every
@@ -127,24 +127,22 @@ def check_shard(
     positions = shard_io.end_positions(shard["num_examples"])
     ends = shard_io.read_records_at(path, shard["format"], positions, shard["num_examples"])
     size = path.stat().st_size
-    if shard.get("num_bytes") is not None and size != shard["num_bytes"]:
-        raise DatasetError(
-            f"{path}: {size} bytes, but field 'shards' of {METADATA_FILE} says "
-            f"{shard['num_bytes']} (num_bytes); the shard was replaced or damaged: {REGENERATE}"
-        )
+    _check_digest(path, shard, "num_bytes", size, f"its size, {size} bytes,")
     if ends:
         index = codec.decode(ends, ["index"], str(path))["index"]
         check_shard_indices(index, np.array(positions), shard, str(path))
-    if shard.get("ends_sha256") and shard_io.ends_sha256(ends) != shard["ends_sha256"]:
+    what = "the SHA-256 of its first and last records"
+    _check_digest(path, shard, "ends_sha256", shard_io.ends_sha256(ends), what)
+    if full:
+        _check_digest(path, shard, "sha256", shard_io.file_sha256(path), "its SHA-256")
+
+
+def _check_digest(path: Path, shard: Mapping[str, Any], key: str, found: Any, what: str) -> None:
+    if shard.get(key) is not None and found != shard[key]:
         raise DatasetError(
-            f"{path}: its first and last records are not the ones written (field 'shards' of "
-            f"{METADATA_FILE}, ends_sha256); the shard was replaced, e.g. by another dataset's "
-            f"shard of the same name, or damaged: {REGENERATE}"
-        )
-    if full and shard.get("sha256") and shard_io.file_sha256(path) != shard["sha256"]:
-        raise DatasetError(
-            f"{path}: its SHA-256 is not the one recorded (field 'shards' of {METADATA_FILE}, "
-            f"sha256); the shard was changed after it was written: {REGENERATE}"
+            f"{path}: {what} differs from its entry in field 'shards' of {METADATA_FILE} "
+            f"({key}); the shard was replaced (e.g. by another dataset's shard of the same name) "
+            f"or changed after it was written: {REGENERATE}"
         )
 
 

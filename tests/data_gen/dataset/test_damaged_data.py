@@ -169,9 +169,7 @@ def test_shard_copied_over_another_is_refused(folder, capsys, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["tfrecord", "array_record"])
-def test_shard_of_another_dataset_under_the_same_name_is_refused(
-    folder, other_seed, capsys, fmt
-):
+def test_shard_of_another_dataset_under_the_same_name_is_refused(folder, other_seed, capsys, fmt):
     path = _shard(folder, fmt, 2)
     shutil.copyfile(_shard(other_seed, fmt, 2), path)  # same name, size and indices
     assert path.name == _shard(other_seed, fmt, 2).name
