@@ -53,12 +53,7 @@ def check_common(args: argparse.Namespace) -> None:
             raise ValueError(f"{flag} must be a whole number >= 1, got {value}")
     if not args.timeout > 0:
         raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
-    bad = [f for f in args.formats if f not in schema.FORMATS]
-    if bad or not args.formats or len(set(args.formats)) != len(args.formats):
-        raise ValueError(
-            f"--formats must be a comma-separated subset of {','.join(schema.FORMATS)}, "
-            f"got {','.join(args.formats) or 'nothing'}"
-        )
+    schema.check_formats(args.formats)
     try:
         extras_lib.check(args.extras)
     except ValueError as e:
@@ -103,7 +98,7 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--formats",
         type=_csv,
-        default=["array_record", "tfrecord"],
+        default=list(schema.DEFAULT_FORMATS),
         help=f"comma-separated subset of {','.join(schema.FORMATS)}; training and TFDS data "
         "sources read array_record, tf.data reads tfrecord (default: both)",
     )

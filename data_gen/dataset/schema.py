@@ -24,6 +24,9 @@ FORMAT_VERSION = 2
 METADATA_FILE = "metadata.json"  # TFDS's MetadataDict file; also the resumable progress record
 DATASET_INFO_FILE = "dataset_info.json"
 FORMATS = ("tfrecord", "array_record")
+# What `generate` and `convert dataset` write unless told: grain/TFDS data sources read
+# ArrayRecord, tf.data reads TFRecord.
+DEFAULT_FORMATS = ("array_record", "tfrecord")
 _DTYPES = {"float32": "<f4", "int64": "<i8"}
 UPGRADE_COMMAND = "python -m data_gen.dataset.upgrade {folder}"
 
@@ -132,6 +135,16 @@ def num_shards(meta: Mapping[str, Any]) -> int:
 
 
 # ---- metadata ---------------------------------------------------------------------------------
+def check_formats(formats: Sequence[str], name: str = "--formats") -> None:
+    """Raises ValueError naming `name` unless `formats` is a non-empty subset of FORMATS."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats or len(set(formats)) != len(formats):
+        raise ValueError(
+            f"{name} must be a comma-separated subset of {','.join(FORMATS)}, "
+            f"got {','.join(formats) or 'nothing'}"
+        )
+
+
 def build_metadata(
     *,
     synth: Mapping[str, Any],
@@ -155,9 +168,7 @@ def build_metadata(
     `dataset_size` (the whole dataset's size, for merging parts), `formats`, `shard_size` and
     `num_rejected` (RMS rejections) let a rerun resume and a merge check coverage.
     """
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats or len(set(formats)) != len(formats):
-        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
+    check_formats(formats, "formats")
     if not 0 <= index_start < index_end <= dataset_size:
         raise ValueError(
             f"index range [{index_start}, {index_end}) must be non-empty and within "

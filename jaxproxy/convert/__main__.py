@@ -16,6 +16,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from data_gen.dataset.schema import DEFAULT_FORMATS
+from jaxproxy.user_errors import one_line
+
+EXIT_INPUT = 2  # a bad input file or flag: one line, nothing written
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -39,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("src", help="folder holding configs.pkl and the *.pkl tensors")
     data.add_argument("--out", required=True, help="output dataset folder (new or empty)")
     data.add_argument("--synth", help="check this synth instead of detecting it")
+    data.add_argument(
+        "--formats",
+        type=lambda text: [t for t in text.split(",") if t],
+        default=list(DEFAULT_FORMATS),
+        help="comma-separated subset of array_record,tfrecord (default: both, as `generate`); "
+        "training and TFDS data sources read array_record, tf.data reads tfrecord",
+    )
     data.add_argument(
         "--unsafe-pickle",
         action="store_true",
@@ -69,12 +81,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from jaxproxy.convert.dataset import convert_dataset
 
             report = convert_dataset(
-                args.src, args.out, synth=args.synth, unsafe_pickle=args.unsafe_pickle
+                args.src,
+                args.out,
+                synth=args.synth,
+                unsafe_pickle=args.unsafe_pickle,
+                formats=args.formats,
             )
             print(f"{args.src}: {report['summary']} -> {args.out}")
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except (ValueError, OSError) as err:  # a bad file or flag: named in one line
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return EXIT_INPUT
     return 0
 
 

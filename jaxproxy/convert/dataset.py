@@ -20,11 +20,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from data_gen.dataset import schema
 from jaxproxy.convert import torch_files
 
 _TENSORS = ("synth_parameters", "audio_embeddings")
@@ -161,11 +163,17 @@ def convert_dataset(
     synth: str | None = None,
     unsafe_pickle: bool = False,
     shard_size: int = 4096,
+    formats: Sequence[str] = schema.DEFAULT_FORMATS,
 ) -> dict[str, Any]:
-    """Writes our dataset(s) for the reference folder `src`; returns a report."""
+    """Writes our dataset(s) for the reference folder `src` in `formats` (the shards of each
+    hold the same records: ArrayRecord for grain and TFDS data sources, TFRecord for tf.data);
+    returns a report. Everything is read and checked before anything is written."""
     from data_gen.synths.registry import get_spec
 
     src, out = Path(src), Path(out)
+    schema.check_formats(formats)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"--out {out}: exists and is not an empty folder (expected a new one)")
     if not (src / "configs.pkl").is_file():
         raise FileNotFoundError(
             f"{src}/configs.pkl not found: is {src} a reference dataset folder?"
@@ -203,7 +211,8 @@ def convert_dataset(
         checked[split] = (presets, emb, *_mel(src, split, len(presets), unsafe_pickle))
     for split, (presets, emb, mel, stats) in checked.items():
         dst = out / split if len(loaded) > 1 else out
-        _write(dst, spec, configs, audio_fe, split, presets, emb, mel, stats, shard_size, src)
+        _write(dst, spec, configs, audio_fe, split, presets, emb, mel, stats, src,
+               shard_size=shard_size, formats=formats)  # fmt: skip
         for extra in ("presets.json", "removed_presets.json"):
             if (src / extra).is_file():
                 shutil.copyfile(src / extra, dst / f"reference_{extra}")
@@ -216,8 +225,8 @@ def convert_dataset(
     return report
 
 
-def _write(dst, spec, configs, audio_fe, split, presets, emb, mel, stats, shard_size, src) -> None:
-    from data_gen.dataset import schema
+def _write(dst, spec, configs, audio_fe, split, presets, emb, mel, stats, src, *, shard_size,
+           formats) -> None:  # fmt: skip
     from data_gen.dataset.writer import DatasetWriter
 
     n = len(presets)
@@ -239,7 +248,7 @@ def _write(dst, spec, configs, audio_fe, split, presets, emb, mel, stats, shard_
         index_start=0,
         index_end=n,
         dataset_size=n,
-        formats=("tfrecord",),
+        formats=formats,
         shard_size=shard_size,
         created_by="jaxproxy.convert dataset",
         extra={

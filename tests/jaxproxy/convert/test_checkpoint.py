@@ -131,7 +131,56 @@ def test_lightning_checkpoint_to_workdir_and_export(tmp_path, capsys):
     # The orbax checkpoint holds the same model (the stored position table included).
     again = load_proxy(export_from_workdir(str(out), str(tmp_path / "again"), "latest"))
     np.testing.assert_array_equal(again(jnp.asarray(presets)), proxy(jnp.asarray(presets)))
-    assert main(["checkpoint", str(ckpt), "--out", str(tmp_path / "x"), "--synth", "dexed"]) == 1
+    assert main(["checkpoint", str(ckpt), "--out", str(tmp_path / "x"), "--synth", "dexed"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and "not synth 'dexed'" in err
     assert not (tmp_path / "x").exists()
+
+
+class _NotAModel:
+    """A class the weights-only load refuses (its module is this test file)."""
+
+
+def _bad_checkpoint(kind: str, path) -> str:
+    """Writes a bad `path` of `kind`; returns what the error line must say after the path."""
+    if kind == "empty":
+        path.write_bytes(b"")
+        return "is empty, expected a torch.save file"
+    if kind == "text":
+        path.write_text("epoch: 3\nstate_dict: none\n")
+        return "starts with b'epoc', so it is not a torch.save file"
+    if kind == "wav":
+        import wave
+
+        with wave.open(str(path), "wb") as f:
+            f.setnchannels(1), f.setsampwidth(2), f.setframerate(16000)
+            f.writeframes(bytes(3200))
+        return "starts with b'RIFF', so it is not a torch.save file"
+    if kind == "random_zip":
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("weights.bin", np.random.default_rng(0).bytes(256))
+        return "cannot be read as a torch.save file"
+    if kind == "foreign_class":
+        torch.save({"state_dict": {"w": torch.ones(2)}, "helper": _NotAModel()}, path)
+        return f"weights-only load refuses ({__name__}._NotAModel)"
+    if kind == "not_a_model":
+        torch.save({"lr": 0.1, "epochs": 3}, path)
+        return "key 'lr': expected a tensor, got float"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind", ["empty", "text", "wav", "random_zip", "foreign_class", "not_a_model"]
+)
+def test_unreadable_checkpoints_are_one_line_exit_2(tmp_path, capsys, kind):
+    from jaxproxy.convert.__main__ import main
+
+    ckpt = tmp_path / ("a.wav" if kind == "wav" else "model.ckpt")
+    expected = _bad_checkpoint(kind, ckpt)
+    assert main(["checkpoint", str(ckpt), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "\n" not in err, err
+    assert f"{ckpt}: " in err and expected in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ckpt.name]  # nothing written

@@ -69,6 +69,7 @@ def test_paper_era_diva_converts_bit_for_bit_and_trains(tmp_path, capsys):
 
     config = proxy_config.get_config("synth=diva@paper_era,encoder=hn_oh,audio_model=mn04,smoke")
     config.train_data, config.val_data = str(tmp_path / "train"), str(tmp_path / "val")
+    config.input_mode = "stream"  # grain over the TFDS data source: needs ArrayRecord shards
     metrics = proxy.train_and_evaluate(config, str(tmp_path / "run"))
     assert np.isfinite(metrics["l1"]) and 0.0 < metrics["mrr"] <= 1.0
 
@@ -101,17 +102,17 @@ def test_hand_crafted_split_folder_with_specgrams_and_stats(tmp_path):
 def test_bad_reference_folders_are_one_line_errors(tmp_path, capsys):
     few = tmp_path / "diva_few"
     presets, _ = _reference_set(few, "diva", 10, 3)  # 8-category data: 10 draws cannot tell
-    assert main(["dataset", str(few), "--out", str(tmp_path / "o1")]) == 1
+    assert main(["dataset", str(few), "--out", str(tmp_path / "o1")]) == 2
     assert "pass --synth diva or --synth diva@paper_era" in capsys.readouterr().err
     assert main(["dataset", str(few), "--out", str(tmp_path / "o1"), "--synth", "diva"]) == 0
     capsys.readouterr()
     gap = tmp_path / "gap"
     _reference_set(gap, "talnm", 30, 1, [(0, 10), (20, 30)])
-    assert main(["dataset", str(gap), "--out", str(tmp_path / "o2")]) == 1
+    assert main(["dataset", str(gap), "--out", str(tmp_path / "o2")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "synth_parameters_20_29.pkl starts at 20, expected 10" in err
     assert not (tmp_path / "o2").exists()
-    assert main(["dataset", str(tmp_path / "nothing"), "--out", str(tmp_path / "o3")]) == 1
+    assert main(["dataset", str(tmp_path / "nothing"), "--out", str(tmp_path / "o3")]) == 2
     assert "configs.pkl not found" in capsys.readouterr().err
     split = tmp_path / "split"  # a bad second split: nothing of the first is written either
     split.mkdir()
@@ -120,6 +121,78 @@ def test_bad_reference_folders_are_one_line_errors(tmp_path, capsys):
         presets, emb = _examples("talnm", size, 0)
         _save(split / f"synth_parameters_{name}.pkl", presets)
         _save(split / f"audio_embeddings_{name}.pkl", emb[: size - (name == "test")])
-    assert main(["dataset", str(split), "--out", str(tmp_path / "o4")]) == 1
+    assert main(["dataset", str(split), "--out", str(tmp_path / "o4")]) == 2
     assert "(test): 4 presets but 3 embeddings" in capsys.readouterr().err
     assert not (tmp_path / "o4").exists()
+
+
+def _hydra_configs(synth: str, n: int, seed: int) -> dict:
+    """configs.pkl as the reference's dataset_pkl.py builds it: `params_to_exclude` is the
+    Hydra config's own ListConfig node (its parents pickled along), not a list."""
+    omegaconf = pytest.importorskip("omegaconf")
+    cfg = omegaconf.OmegaConf.create(
+        {"synth": {"name": synth, "parameters_to_exclude_str": ["main:output", "vcc:*"]},
+         "paths": {"root_dir": "${oc.env:PROJECT_ROOT}"}, "dataset_size": n}
+    )  # fmt: skip
+    configs = _configs(synth, n, seed)
+    configs["params_to_exclude"] = cfg.synth.parameters_to_exclude_str
+    configs["mel_cfg"] = omegaconf.OmegaConf.create({"n_mels": 128, "hop_length": 512})
+    assert type(configs["params_to_exclude"]).__name__ == "ListConfig"
+    return configs
+
+
+@pytest.mark.parametrize("unsafe", [False, True])
+def test_configs_pkl_with_omegaconf_objects_reads_without_omegaconf(tmp_path, monkeypatch, unsafe):
+    import sys
+
+    src = tmp_path / "talnm_mn04_size=40_seed=7_train_v1"
+    src.mkdir()
+    presets, emb = _examples("talnm", 40, 7)
+    _save(src / "configs.pkl", _hydra_configs("talnm", 40, 7))
+    _save(src / "synth_parameters.pkl", presets)
+    _save(src / "audio_embeddings.pkl", emb)
+    for name in [m for m in sys.modules if m.split(".")[0] == "omegaconf"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if omegaconf were not installed
+    args = ["dataset", str(src), "--out", str(tmp_path / "out")]
+    assert main(args + ["--unsafe-pickle"] * unsafe) == 0
+    reference = open_dataset(tmp_path / "out").metadata["reference_configs"]
+    assert reference["params_to_exclude"] == ["main:output", "vcc:*"]
+    assert reference["mel_cfg"] == {"n_mels": 128, "hop_length": 512}
+
+
+def test_converted_set_is_a_tfds_data_source_in_both_formats(tmp_path, capsys):
+    import tensorflow_datasets as tfds
+
+    src = tmp_path / "talnm_mn04_size=30_seed=5_test_v1"
+    presets, emb = _reference_set(src, "talnm", 30, 5)
+    assert main(["dataset", str(src), "--out", str(tmp_path / "both")]) == 0
+    source = tfds.builder_from_directory(tmp_path / "both").as_data_source("test")
+    assert len(source) == 30
+    np.testing.assert_array_equal(source[17]["params"], presets[17])
+    np.testing.assert_array_equal(source[29]["embedding"], emb[29])
+    assert open_dataset(tmp_path / "both").formats == ("array_record", "tfrecord")
+    assert main(["dataset", str(src), "--out", str(tmp_path / "tfr"), "--formats", "tfrecord"]) == 0
+    assert open_dataset(tmp_path / "tfr").formats == ("tfrecord",)
+    capsys.readouterr()
+    assert main(["dataset", str(src), "--out", str(tmp_path / "x"), "--formats", "parquet"]) == 2
+    assert "--formats must be a comma-separated subset" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "is empty, expected a torch.save file"),
+        (b"synth: dexed\n", "starts with b'synt', so it is not a torch.save file"),
+        (b"PK\x03\x04garbage", "cannot be read as a torch.save file"),
+        (b"\x80\x02garbage", "cannot be read as a torch.save file"),
+    ],
+)
+def test_garbage_configs_pkl_is_one_line_exit_2(tmp_path, capsys, content, expected):
+    src = tmp_path / "talnm_set"
+    _reference_set(src, "talnm", 12, 0)
+    (src / "configs.pkl").write_bytes(content)
+    assert main(["dataset", str(src), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{src / 'configs.pkl'}: {expected}" in err
+    assert not (tmp_path / "out").exists()
