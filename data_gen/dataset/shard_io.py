@@ -142,18 +142,18 @@ def read_records_at(
         count, payloads = read_tfrecord_at(path, positions)
         check_count(path, count, expected)
         return payloads
-    count = count_array_records(path)
-    check_count(path, count, expected)
-    if not positions:
-        return []
     from array_record.python.array_record_module import ArrayRecordReader
 
     try:
-        reader = ArrayRecordReader(str(path))
+        # One reader, no readahead: a few records are wanted, not the shard's first megabytes.
+        reader = ArrayRecordReader(str(path), "readahead_buffer_size:0,max_parallelism:0")
         try:
-            return list(reader.read(list(positions)))
+            check_count(path, int(reader.num_records()), expected)
+            return list(reader.read(list(positions))) if positions else []
         finally:
             reader.close()
+    except DatasetError:
+        raise
     except (RuntimeError, ValueError, OSError) as e:
         raise DatasetError(f"{path}: damaged ArrayRecord shard ({_first_line(e)})") from e
 
