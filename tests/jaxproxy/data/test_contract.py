@@ -79,10 +79,33 @@ def test_reader_reads_what_data_gen_writes(tmp_path):
     np.testing.assert_array_equal(ds.read(np.array([40]), ("index",))["index"], [42])
 
 
-def test_jaxproxy_imports_the_one_contract():
-    import jaxproxy.data.dataset as reader
+def test_jaxproxy_reads_through_the_one_contract(tmp_path, monkeypatch):
+    """Change the record encoding in data_gen's codec only: jaxproxy's reader follows it.
 
-    assert reader.schema is schema and reader.ExampleCodec is ExampleCodec
-    import importlib.util
+    A reader with its own copy of the contract (its own decoder) would fail here; so would one
+    that bypassed the codec for some features.
+    """
+    encode, decode = ExampleCodec.encode, ExampleCodec.decode
 
-    assert importlib.util.find_spec("jaxproxy.data.records") is None
+    def scramble(payload: bytes) -> bytes:
+        return bytes(b ^ 0x5A for b in payload)
+
+    monkeypatch.setattr(ExampleCodec, "encode", lambda self, batch: [
+        scramble(p) for p in encode(self, batch)
+    ])  # fmt: skip
+    monkeypatch.setattr(ExampleCodec, "decode", lambda self, payloads, *a, **k: decode(
+        self, [scramble(p) for p in payloads], *a, **k
+    ))  # fmt: skip
+    mel = np.arange(50 * 6, dtype=np.float32).reshape(50, 2, 3)
+    kept = _write(tmp_path, ["array_record"], {"mel": mel})
+    ds = open_dataset(tmp_path, expect_embedding_dim=8)
+    loaded = ds.load_arrays((*FEATURES, "mel"))
+    for name in (*FEATURES, "mel"):
+        np.testing.assert_array_equal(loaded[name], kept[name])
+    # The change took effect: the stored records are no longer the plain tf.Examples.
+    from data_gen.dataset import shard_io
+
+    first_shard = tmp_path / checks.read_metadata(tmp_path)["shards"][0]["file"]
+    stored = next(iter(shard_io.read_array_record(first_shard)))
+    plain = encode(ds.codec, {k: v[:1] for k, v in kept.items()})[0]
+    assert stored != plain and scramble(stored) == plain
