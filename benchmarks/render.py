@@ -39,9 +39,15 @@ def _unavailable(spec: SynthSpec) -> str | None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process (Linux /proc)."""
+    """User + system CPU seconds of a live process and its finished children (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """This process's CPU seconds, with its finished children (the per-note forks)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _load() -> str:
@@ -60,11 +66,11 @@ def bench_synth(name: str, n: int, workers: list[int], settings: RenderSettings)
     renderer = make_renderer(spec, settings)
     renderer.render_one(presets_NxP[0])  # dx7 compiles its algorithm here
     load_s = time.perf_counter() - start
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu = time.perf_counter(), _own_cpu_seconds()
     for i, preset_P in enumerate(presets_NxP):  # the same per-item work a worker does
         render_preset(renderer, i, preset_P)
     bare = n / (time.perf_counter() - start)
-    bare_cpu = (time.process_time() - cpu) / n
+    bare_cpu = (_own_cpu_seconds() - cpu) / n
     renderer.close()
     rows = [f"| {name} | bare loop | {load_s:.2f} | {bare:.1f} | {1e3 * bare_cpu:.1f} | | |"]
 

@@ -81,11 +81,6 @@ def evaluate_all(
         target_audio, failed = client.render(arrays["params"])
         ok = ~failed  # a test preset that fails to render cannot be a target
         id_params, id_mel, id_audio = arrays["params"][ok], arrays["mel"][ok], target_audio[ok]
-        # Some plug-ins (amsynth) do not render a preset twice the same (free-running LFOs,
-        # voice state): the ground truth rendered again scores this much, the floor of the table.
-        again, _ = client.render(id_params)
-        floor, _ = evaluation.score_audio(again, id_audio, workers=args.workers)
-        results["id_render_floor"] = _round(floor)
         ood_mel = evaluation.log_mels(targets.audio)
         id_preds, ood_preds, id_per, ood_per = {}, {}, {}, {}
         ood_logits = {}

@@ -73,16 +73,6 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
         "",
         *table(results["id"], ID_COLUMNS, TABLE5_SSM_IN_DOMAIN.get(paper_key), paper_name, synth),
         "",
-        *(
-            [
-                "The ground-truth presets rendered a second time score "
-                + ", ".join(f"{k} {v:.3f}" for k, v in results["id_render_floor"].items())
-                + " against their first render: the render noise floor of this synth.",
-                "",
-            ]
-            if results.get("id_render_floor")
-            else []
-        ),
         "Categorical accuracy is micro (the fraction of categorical parameters right); the "
         "reference's torchmetrics macro value (classes pooled across parameters, per batch of 32) "
         "is `cat_acc_macro` in results.json. MFCCD is reported x 0.25, as the reference logs it.",

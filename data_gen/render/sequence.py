@@ -12,6 +12,7 @@ from typing import Any
 import dawdreamer as daw
 import numpy as np
 
+from data_gen.render import fresh_state
 from data_gen.render.settings import RenderSettings
 from data_gen.synths.spec import SynthSpec
 
@@ -52,9 +53,15 @@ class Renderer(abc.ABC):
     Subclasses build their processor(s) and set parameters; this class plays the note exactly as
     the reference does: a velocity-0 flush note rendered for 10 ms, then the note (the flush note
     stays in the MIDI buffer), the full render, MIDI cleared, mono mean, linear fade-out.
+
+    A note never depends on the notes before it. Faust processors are cleared by DawDreamer at
+    every render (`instanceClear`); engines whose processors keep state set `fork_per_note`, and
+    every note is then played in a forked child (`fresh_state`), from the state the processor
+    had before the first note.
     """
 
     quiet = False  # set by engines whose processors print on every note
+    fork_per_note = False  # set by engines whose processors keep state between renders
 
     def __init__(self, spec: SynthSpec, settings: RenderSettings) -> None:
         self.spec = spec
@@ -77,6 +84,13 @@ class Renderer(abc.ABC):
     def render_one(self, preset_P: np.ndarray) -> np.ndarray:
         """One preset vector float32[P] -> mono clip float32[S]."""
         raw_P = self.spec.to_render_values(np.asarray(preset_P, dtype=np.float32)[None])[0]
+        if self.fork_per_note and fresh_state.AVAILABLE:
+            return fresh_state.render_in_child(
+                lambda: self._render_raw(raw_P), self.settings.num_samples
+            )
+        return self._render_raw(raw_P)
+
+    def _render_raw(self, raw_P: np.ndarray) -> np.ndarray:
         processor = self._processor_for(raw_P)
         if processor is not self._loaded:
             self.engine.load_graph([(processor, [])])

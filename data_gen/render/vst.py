@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import dawdreamer as daw
 import numpy as np
 
 from data_gen.render.plugins import resolve_plugin
@@ -19,7 +18,16 @@ from data_gen.synths.spec import SynthSpec
 
 
 class VstRenderer(Renderer):
-    """Renders a spec whose `source` is a plug-in path (engine "vst"); values are raw [0, 1]."""
+    """Renders a spec whose `source` is a plug-in path (engine "vst"); values are raw [0, 1].
+
+    Every note is played in a forked child (`fork_per_note`): a plug-in is a black box whose
+    phases, buffers and random generators would otherwise carry from note to note (amsynth's do;
+    see `fresh_state`). The parent's plug-in plays only the start-up check note, so every note
+    starts from the state after that one, whatever was rendered before, on any worker; a preset
+    that drives the plug-in to NaN (one amsynth preset did) cannot poison the next ones.
+    """
+
+    fork_per_note = True
 
     def __init__(self, spec: SynthSpec, settings: RenderSettings) -> None:
         super().__init__(spec, settings)
@@ -32,7 +40,6 @@ class VstRenderer(Renderer):
         except RuntimeError as err:
             raise ValueError(f"{where} could not be loaded by DawDreamer: {err}") from None
         self.load_seconds = time.perf_counter() - start
-        self.resets = 0  # plug-ins rebuilt after a non-finite clip
         size = self.processor.get_plugin_parameter_size()
         bad = [p.name for p in spec.params if not 0 <= p.index < size]
         if bad:
@@ -45,7 +52,10 @@ class VstRenderer(Renderer):
         self._check_makes_sound(where)
 
     def _check_makes_sound(self, where: str) -> None:
-        """An effect or a MIDI-deaf plug-in stays silent on a note: refuse it with a clear error."""
+        """An effect or a MIDI-deaf plug-in stays silent on a note: refuse it with a clear error.
+
+        Played here, in this process: the state it leaves is where every later note starts.
+        """
         self.engine.load_graph([(self.processor, [])])
         self._loaded = self.processor
         if clip_rms(self._play(self.processor)) == 0.0:
@@ -53,28 +63,6 @@ class VstRenderer(Renderer):
                 f"{where} produced no audio for MIDI note {self.settings.midi_note} with its "
                 "default patch: it is not an instrument (or ignores MIDI)"
             )
-
-    def render_one(self, preset_P: np.ndarray) -> np.ndarray:
-        """As `Renderer.render_one`; after a non-finite clip the plug-in is rebuilt.
-
-        A preset can drive amsynth's filter unstable; its voice state then stays NaN and every
-        later note of that engine is NaN too (measured: a random amsynth preset poisoned all the
-        following renders of its worker). The NaN clip is returned (its RMS is NaN, so the RMS
-        filter refuses it) and the next preset starts on a fresh engine and plug-in.
-        """
-        audio_S = super().render_one(preset_P)
-        if not np.isfinite(audio_S).all():
-            self._rebuild()
-        return audio_S
-
-    def _rebuild(self) -> None:
-        self.engine = daw.RenderEngine(self.settings.sample_rate, self.settings.block_size)
-        with quiet_stderr():
-            self.processor = self.engine.make_plugin_processor(self.spec.name, str(self._path))
-        for p in self.spec.excluded_params:
-            self.processor.set_parameter(p.index, float(p.default))
-        self._loaded = None
-        self.resets += 1
 
     def _processor_for(self, raw_P: np.ndarray) -> Any:
         for index, value in zip(self._indices, raw_P, strict=True):

@@ -68,16 +68,12 @@ class SynthSweeps:
 
     `preset_files` are glob patterns of hand-crafted preset files (read with
     `data_gen.presets.formats`); empty means random presets that pass the RMS filter.
-    `warmup`: the synth's sound depends on the previous note (measured for amsynth: its
-    oscillator and LFO phases carry over, up to 0.77 peak difference), so every sound is rendered
-    twice in a row and the second kept, which makes it independent of render order (1e-7).
     """
 
     synth: str
     sweeps: Mapping[str, Sweep]
     lacks: Mapping[str, str]
     preset_files: tuple[str, ...] = ()
-    warmup: bool = False
 
     def __post_init__(self) -> None:
         covered = set(self.sweeps) | set(self.lacks)
@@ -286,7 +282,6 @@ AMSYNTH = SynthSweeps(
     },
     lacks={},
     preset_files=("/usr/share/amsynth/banks/*.bank",),
-    warmup=True,
 )
 
 # ---- dx7: hexter's ROM voices; no filter, no effects ------------------------------------------

@@ -63,15 +63,9 @@ def mode_name(truncate_s: float | None) -> str:
     return "full" if truncate_s is None else f"{truncate_s:g}s"
 
 
-def _render(pool: RenderPool, presets_NxP: np.ndarray, warmup: bool) -> list[np.ndarray | None]:
-    """Clips in order (None when failed). With `warmup` each preset is rendered twice in a row on
-    one worker (pairs never straddle the pool's even-sized chunks) and the second clip kept."""
-    if warmup:
-        presets_NxP = np.repeat(presets_NxP, 2, axis=0)
-    results = list(pool.render_presets(presets_NxP))
-    if warmup:
-        results = results[1::2]
-    return [None if r.failed else r.audio for r in results]
+def _render(pool: RenderPool, presets_NxP: np.ndarray) -> list[np.ndarray | None]:
+    """Clips in order (None when failed)."""
+    return [None if r.failed else r.audio for r in pool.render_presets(presets_NxP)]
 
 
 def _candidates(
@@ -130,7 +124,7 @@ def run_synth(
             ]
             if not grids:
                 continue
-            clips = _render(pool, np.concatenate(grids), sweeps.warmup)
+            clips = _render(pool, np.concatenate(grids))
             study.failed[attribute] = sum(c is None for c in clips)
             silent = np.zeros(settings.num_samples, np.float32)
             audio_NxS = np.stack([silent if c is None else c for c in clips])
@@ -187,7 +181,7 @@ def _screen(
             )[ends]
             for a, p in jobs
         ]
-        clips = _render(pool, np.concatenate(grids), sweeps.warmup)
+        clips = _render(pool, np.concatenate(grids))
         for k, (a, preset) in enumerate(jobs):
             tried[a] += 1
             result = build.screen(

@@ -1,4 +1,5 @@
-"""The CLI and the Beam pipeline on the real stack (minisub + mel128) write identical folders."""
+"""The CLI and the Beam pipeline on the real stack (minisub + mel128) write identical folders;
+so do 1 and 2 render workers (amsynth)."""
 
 import json
 import os
@@ -39,6 +40,18 @@ def test_cli_and_beam_direct_runner_give_the_same_folder(tmp_path):
     assert inspect.main([str(tmp_path / "a"), "--render", "2", "--out", str(tmp_path / "i")]) == 0
     assert len(list((tmp_path / "i").glob("val_*.wav"))) == 2
     assert len(list((tmp_path / "i").glob("val_*.png"))) == 2
+
+
+@pytest.mark.skipif(
+    not Path("/usr/lib/vst/amsynth_vst.so").exists(), reason="Debian package amsynth not installed"
+)
+def test_amsynth_folder_does_not_depend_on_the_worker_count(tmp_path):
+    """A plug-in's notes used to depend on the notes its worker had rendered before, so 1 and 2
+    workers wrote different embeddings (test_fresh_state has the cause)."""
+    args = [*ARGS[2:], "--synth", "amsynth", "--size", "24"]
+    for workers in ("1", "2"):
+        assert cli.main([*args, "--workers", workers, "--out", str(tmp_path / workers)]) == 0
+    assert _files(tmp_path / "1") == _files(tmp_path / "2")
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):

@@ -79,14 +79,14 @@ def test_the_exported_location_reaches_the_renderer(monkeypatch, short_settings)
 
 @pytest.mark.skipif(not AMSYNTH.exists(), reason="Debian package amsynth not installed")
 def test_a_nan_clip_does_not_poison_the_next_renders():
-    """Random amsynth preset 587 of seed 2100 drives the plug-in to NaN; without a rebuild every
-    later note of that engine was NaN too (a generation run lost its worker that way)."""
+    """Random amsynth preset 587 of seed 2100 drives the plug-in to NaN; played in the same
+    process, every later note of that engine was NaN too (a generation run lost its worker that
+    way). Each note is now played in a forked child, so the NaN state dies with it."""
     from data_gen.render.settings import RenderSettings
 
     spec = get_spec("amsynth")
     renderer = make_renderer(spec, RenderSettings(sample_rate=32000))  # 5 s: it blows up late
     sampler = PresetSampler(spec, seed=2100)
     assert not np.isfinite(renderer.render_one(sampler.sample(587))).all()
-    assert renderer.resets == 1
     after = renderer.render(sampler.sample_batch(np.arange(3)))
-    assert np.isfinite(after).all() and renderer.resets == 1
+    assert np.isfinite(after).all()
