@@ -21,7 +21,17 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from data_gen.command_line import (
+    about,
+    fail,
+    first_problem,
+    in_dir_problem,
+    in_file_problem,
+    invoked_as,
+    out_dir_problem,
+)
 from data_gen.dataset.merge import merge
 from data_gen.dataset.synthetic import generate
 from data_gen.dataset.writer import DatasetWriteError
@@ -35,6 +45,7 @@ from data_gen.generation_flags import (
     resolve,
     writer_kwargs,
 )
+from data_gen.render.workers import RenderPoolError
 
 
 def _run_presets(argv: list[str]) -> None:
@@ -44,14 +55,16 @@ def _run_presets(argv: list[str]) -> None:
 
     parser = presets_parser()
     args = parser.parse_args(argv)
+    first_problem(parser, in_file_problem(args.presets, "--presets", "presets JSON"))
     try:
         check_common(args)
+        with about("--presets"):  # PresetFileError names the file
+            synth, presets = load_presets(args.presets)
     except ValueError as e:
         parser.error(str(e))
+    if synth != args.synth:
+        parser.error(f"--presets {args.presets}: holds {synth} presets, not {args.synth}")
     spec, settings, model = load_inputs(parser, args)
-    synth, presets = load_presets(args.presets)
-    if synth != spec.name:
-        parser.error(f"{args.presets} holds {synth} presets, not {spec.name}")
     processed = process_presets(  # the RMS filter comes next
         spec, presets, render=None, reference_compat=args.reference_compat
     )
@@ -67,11 +80,13 @@ def _run_presets(argv: list[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; errors a person can act on end with a message, not a traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
-    except (DatasetWriteError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return _main(argv)
+    except (DatasetWriteError, RenderPoolError, ValueError, OSError) as e:
+        # Past the flag checks (exit 2): a full disk, a plug-in that will not start, ...
+        sub = argv[0] if argv[:1] in (["merge"], ["presets"]) else ""
+        return fail(invoked_as("data_gen.generate", sub), e, code=1)
     except KeyboardInterrupt:
         print(
             "interrupted: complete shards are kept; rerun the same command to resume",
@@ -85,9 +100,19 @@ def _main(argv: list[str]) -> int:
     if argv[:1] == ["merge"]:
         parser = merge_parser()
         args = parser.parse_args(argv[1:])
+        parts = [in_dir_problem(p, "PART", "dataset folder") for p in args.parts]
+        out = Path(args.out)
+        full = out.is_dir() and any(out.iterdir())
+        first_problem(
+            parser,
+            *parts,
+            out_dir_problem(out),
+            full and f"--out {out}: not empty (merge makes it)",
+        )
         try:
-            meta = merge(args.parts, args.out, copy=args.copy)
-        except (ValueError, FileNotFoundError) as e:
+            with about("PART", (ValueError, FileNotFoundError)):  # --out is fine: the parts are not
+                meta = merge(args.parts, args.out, copy=args.copy)
+        except ValueError as e:
             parser.error(str(e))
         print(f"merged {len(args.parts)} parts: {meta['num_examples']} examples in {args.out}")
         return 0

@@ -11,35 +11,12 @@ import argparse
 import os
 from pathlib import Path
 
+from data_gen.command_line import OneLineParser, about, invoked_as, out_dir_problem
+from data_gen.dataset import checks, schema
 from data_gen.dataset import extras as extras_lib
-from data_gen.dataset import schema
 from data_gen.dataset.production import share_cores_with_workers
 from data_gen.dataset.synthetic import PAPER_PRESETS
 from data_gen.efficientat_cache import default_audio_model
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line (`prog: error: ...`), not the usage block too."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def out_dir_problem(path: str | os.PathLike) -> str | None:
-    """Why `--out` cannot be (or become) a dataset folder, or None."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        return f"--out {out}: is a file, not a folder"
-    existing = out
-    while not existing.exists():
-        if existing.is_symlink():
-            return f"--out {out}: {existing} is a broken link"
-        existing = existing.parent
-    if not existing.is_dir():
-        return f"--out {out}: {existing} is a file, so no folder can be made under it"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"--out {out}: {existing} is not writable"
-    return None
 
 
 def check_common(args: argparse.Namespace) -> None:
@@ -61,6 +38,11 @@ def check_common(args: argparse.Namespace) -> None:
     problem = out_dir_problem(args.out)
     if problem:
         raise ValueError(problem)
+    if (Path(args.out) / schema.METADATA_FILE).exists():  # a run to resume: is it readable?
+        try:
+            checks.read_metadata(args.out, require_complete=False)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"--out {args.out}: {e}") from e
 
 
 def check_generation(args: argparse.Namespace, size: int) -> None:
@@ -139,7 +121,7 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
 
 
 def generation_parser(
-    prog: str = "python -m data_gen.generate",
+    prog: str | None = None,
     epilog: str = "subcommands: `merge PART [PART ...] --out DIR` joins index-range parts; "
     "`presets --presets FILE ...` renders a hand-crafted presets JSON as a dataset "
     "(each has its own --help).",
@@ -147,7 +129,7 @@ def generation_parser(
 ) -> argparse.ArgumentParser:
     """The flags of a synthetic-set generation (the CLI's and the Beam launcher's)."""
     p = OneLineParser(
-        prog=prog,
+        prog=prog or invoked_as("data_gen.generate"),
         usage=usage,
         description="Generate a (preset, embedding) dataset from random presets.",
         epilog=epilog,
@@ -169,7 +151,7 @@ def generation_parser(
 
 def presets_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
-        prog="python -m data_gen.generate presets",
+        prog=invoked_as("data_gen.generate", "presets"),
         description="Write a hand-crafted preset set (presets JSON) as a dataset folder.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -181,11 +163,11 @@ def presets_parser() -> argparse.ArgumentParser:
 
 def merge_parser() -> argparse.ArgumentParser:
     p = OneLineParser(
-        prog="python -m data_gen.generate merge",
+        prog=invoked_as("data_gen.generate", "merge"),
         description="Merge complete index-range parts of one dataset.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("parts", nargs="+", help="part folders")
+    p.add_argument("parts", nargs="+", metavar="PART", help="part folders")
     p.add_argument("--out", required=True, help="merged output folder (new or empty)")
     p.add_argument("--copy", action="store_true", help="copy shards instead of hard-linking")
     return p
@@ -217,17 +199,31 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """(spec, render settings, audio model); bad names exit with the parser's error."""
     try:
         extras_lib.check(args.extras)
-        from data_gen.audio import get_audio_model
+        from data_gen.audio import get_audio_model, list_audio_models
+        from data_gen.audio.base import resolve_device, resolve_dtype
         from data_gen.render import RenderSettings
         from data_gen.synths.registry import get_spec
 
-        spec = get_spec(args.synth)
+        with about("--synth"):
+            spec = get_spec(args.synth)
         _locate_plugin(spec, args.plugin)
         args.audio_model = args.audio_model or default_audio_model()
-        model = get_audio_model(
-            args.audio_model, args.weights, args.device, args.dtype, batch_size=args.batch_size
-        )
-    except (ValueError, FileNotFoundError) as e:
+        if args.audio_model not in list_audio_models():
+            raise ValueError(
+                f"--audio-model {args.audio_model}: not one of {', '.join(list_audio_models())}"
+            )
+        with about("--device"):
+            device = resolve_device(args.device)
+        with about("--dtype"):
+            resolve_dtype(args.dtype, device)
+        # What is left to go wrong is the weights: given, cached or downloaded (RuntimeError).
+        with about(
+            "--weights" if args.weights else "--audio-model", (ValueError, OSError, RuntimeError)
+        ):
+            model = get_audio_model(
+                args.audio_model, args.weights, device, args.dtype, batch_size=args.batch_size
+            )
+    except (ValueError, OSError) as e:
         parser.error(str(e))
     if str(model.device).startswith("cpu"):
         share_cores_with_workers(args.workers)

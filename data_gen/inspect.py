@@ -22,6 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from data_gen.command_line import (
+    OneLineParser,
+    about,
+    at_least,
+    fail,
+    in_dir_problem,
+    invoked_as,
+    out_dir_problem,
+)
 from data_gen.dataset import checks, reader, schema
 
 RMS_TOLERANCE = 1e-4  # relative; re-rendering the same preset must give the same clip
@@ -107,36 +116,44 @@ def rerender(meta: dict, rows: np.ndarray, out_dir: Path) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m data_gen.inspect",
+    p = OneLineParser(
+        prog=invoked_as("data_gen.inspect"),
         description=__doc__.split("\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("folder", type=Path, help="dataset folder")
-    p.add_argument("--format", default=None, help="which shards to read (default: the first)")
     p.add_argument(
-        "--limit", type=int, default=100_000, help="read whole shards up to this many (and ~1 GB)"
+        "--format", choices=schema.FORMATS, help="which shards to read (default: the first)"
     )
-    p.add_argument("--render", type=int, default=4, help="examples to re-render (0: none)")
-    p.add_argument("--out", type=Path, default=None, help="WAV/PNG folder (default DIR/inspect)")
+    p.add_argument(
+        "--limit",
+        type=at_least(1),
+        default=100_000,
+        help="read whole shards up to this many (and ~1 GB)",
+    )
+    p.add_argument("--render", type=at_least(0), default=4, help="examples to re-render (0: none)")
+    p.add_argument("--out", type=Path, help="WAV/PNG folder (default DIR/inspect)")
     p.add_argument(
         "--verify",
         action="store_true",
         help="also hash every shard file of every format against its recorded SHA-256",
     )
     args = p.parse_args(argv)
+    out = args.out or args.folder / "inspect"
+    problem = in_dir_problem(args.folder, "folder", "dataset folder")
+    if problem or (args.render and (problem := out_dir_problem(out))):
+        return fail(p.prog, problem)
     try:
-        features = schema.features_from_json(checks.read_metadata(args.folder)["features"])
-        # Whole shards are read: keep audio/mel sets to about 1 GB of rows.
-        limit = min(args.limit, max(1, 2**30 // schema.record_dtype(features).itemsize))
-        with warnings.catch_warnings(record=True) as caught:
+        with about("folder"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", schema.DatasetWarning)
+            features = schema.features_from_json(checks.read_metadata(args.folder)["features"])
+            # Whole shards are read: keep audio/mel sets to about 1 GB of rows.
+            limit = min(args.limit, max(1, 2**30 // schema.record_dtype(features).itemsize))
             meta, rows = reader.read_examples(
                 args.folder, args.format, limit=limit, verify=args.verify
             )
     except (OSError, ValueError) as e:  # a damaged or mismatched folder: one line naming it
-        print(f"{p.prog}: error: {e}", file=sys.stderr)
-        return 2
+        return fail(p.prog, e)
     for w in caught:
         print(f"{p.prog}: warning: {w.message}", file=sys.stderr)
     hashed = args.verify and not any(w.category is schema.DatasetWarning for w in caught)
@@ -155,7 +172,6 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{s.get('std', np.nan):>10.4g} {s['nonfinite']}")  # fmt: skip
         bad |= s["nonfinite"] > 0
     if args.render > 0 and len(rows):
-        out = args.out or args.folder / "inspect"
         worst = rerender(meta, rows[: args.render], out)
         print(f"  re-rendered {min(args.render, len(rows))} examples to {out}/ (WAV + PNG); "
               f"largest relative RMS difference {worst:.2e}")  # fmt: skip

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from data_gen.command_line import set_invoked_as
+
 
 class Command(NamedTuple):
     module: str  # run as __main__, like `python -m module`
@@ -73,6 +75,7 @@ def dispatch(prog: str, commands: Mapping[str, Command], argv: Sequence[str]) ->
         return 2
     command = commands[name]
     sys.argv = [f"{prog} {name}", *command.lead, *rest]
+    set_invoked_as(f"{prog} {name}", command.lead)  # the tool's error lines name it
     try:
         runpy.run_module(command.module, run_name="__main__", alter_sys=True)
     except SystemExit as e:  # the tools end with sys.exit(code) or absl's app.run

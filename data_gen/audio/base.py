@@ -19,10 +19,19 @@ _DTYPES = {
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """None picks the GPU when one is present, else the CPU."""
+    """None picks the GPU when one is present, else the CPU; a device this machine lacks is a
+    ValueError now, not a torch error at the first batch."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device {device!r} is not a torch device (cpu, cuda, cuda:1, mps)") from e
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA devices")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r}: MPS is not available here")
+    return resolved
 
 
 def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:

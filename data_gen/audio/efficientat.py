@@ -9,6 +9,7 @@ embedding ("avg_time") is the mean over its windows.
 """
 
 import dataclasses
+import pathlib
 
 import torch
 from torch import nn
@@ -97,6 +98,9 @@ def build(
         seed = int(seed_text or 0)
         init_random(module.net, seed)
         return module, f"random-seed{seed}"
-    path, digest = weights_lib.resolve_checkpoint(variant.checkpoint, weights, sha256)
-    weights_lib.load_into(module.net, weights_lib.load_state_dict(path), str(path))
+
+    def load(path: pathlib.Path, source: str) -> None:  # also vets a download before caching it
+        weights_lib.load_into(module.net, weights_lib.load_state_dict(path, source), source)
+
+    _, digest = weights_lib.resolve_checkpoint(variant.checkpoint, weights, sha256, check=load)
     return module, f"{variant.checkpoint}-sha256:{digest[:16]}"

@@ -6,6 +6,7 @@ is accepted on first use, its hash is printed and stored beside the file, and la
 it. Pass `sha256=` (or fill `KNOWN_SHA256`) to pin a hash you trust.
 """
 
+import contextlib
 import hashlib
 import os
 import pathlib
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 import torch
 
@@ -22,6 +24,15 @@ RELEASE_URL = "https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1
 # File name -> SHA-256 hex digest, for files whose hash is known from a trusted source.
 KNOWN_SHA256: dict[str, str] = {}
 _CHUNK = 1 << 20
+
+
+class CheckpointError(ValueError):
+    """A weights file that is not a checkpoint of the model asked for (never enters the cache)."""
+
+
+# Vets a weights file before it is used or cached: (file, its name for messages) -> None, raising
+# CheckpointError.
+Check = Callable[[pathlib.Path, str], None]
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -59,9 +70,15 @@ def verify(path: pathlib.Path, expected: str | None) -> str:
 
 
 def download(
-    url: str, dest: pathlib.Path, sha256: str | None = None, timeout_s: float = 60.0
+    url: str,
+    dest: pathlib.Path,
+    sha256: str | None = None,
+    timeout_s: float = 60.0,
+    check: Check | None = None,
 ) -> str:
-    """Download `url` (http(s) or file://) to `dest` atomically, checking the hash; returns it."""
+    """Download `url` (http(s) or file://) to `dest` atomically, checking the hash and `check`
+    before the file takes `dest`'s name; returns the hash. A failure leaves nothing behind."""
+    made = [p for p in (dest.parent, *dest.parent.parents) if not p.exists()]  # innermost first
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
@@ -73,16 +90,24 @@ def download(
         actual = digest.hexdigest()
         if sha256 and actual != sha256.lower():
             raise ValueError(f"download of {url}: SHA-256 is {actual}, expected {sha256.lower()}")
+        if check is not None:
+            check(pathlib.Path(tmp_name), url)
         os.replace(tmp_name, dest)
     except BaseException:
         pathlib.Path(tmp_name).unlink(missing_ok=True)
+        for folder in made:
+            with contextlib.suppress(OSError):  # someone else's file arrived in it meanwhile
+                folder.rmdir()
         raise
     _sidecar(dest).write_text(actual + "\n")
     return actual
 
 
 def resolve_checkpoint(
-    checkpoint: str, weights: str | os.PathLike | None, sha256: str | None = None
+    checkpoint: str,
+    weights: str | os.PathLike | None,
+    sha256: str | None = None,
+    check: Check | None = None,
 ) -> tuple[pathlib.Path, str]:
     """Find (and if needed download) the weights of `checkpoint` (e.g. "mn04_as").
 
@@ -92,6 +117,7 @@ def resolve_checkpoint(
             or a URL (http(s):// or file://) to download into the cache (unless the cache already
             holds a file of the official name, which is then checked and used).
         sha256: expected hex digest; overrides KNOWN_SHA256 and the stored download hash.
+        check: run on the file before it is returned (a download: before it enters the cache).
 
     Returns:
         (path of the local file, its SHA-256).
@@ -101,14 +127,16 @@ def resolve_checkpoint(
         path = pathlib.Path(weights).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"{checkpoint} weights: no file at {path}")
-        return path, verify(path, _expected_hash(path, sha256))
+        return path, _verified(path, sha256, check)
     url = str(weights) if weights is not None else RELEASE_URL + file_name
     dest = cache_dir() / file_name
     if dest.is_file():
-        return dest, verify(dest, _expected_hash(dest, sha256))
+        return dest, _verified(dest, sha256, check)
     expected = sha256 or KNOWN_SHA256.get(file_name)
     try:
-        actual = download(url, dest, expected)
+        actual = download(url, dest, expected, check=check)
+    except CheckpointError:
+        raise  # the file arrived but is not these weights: nothing to retry elsewhere
     except (urllib.error.URLError, OSError, ValueError) as err:
         raise RuntimeError(
             f"could not get the {checkpoint} weights: downloading {url} to {dest} failed ({err}). "
@@ -124,14 +152,30 @@ def resolve_checkpoint(
     return dest, actual
 
 
-def load_state_dict(path: pathlib.Path) -> dict[str, torch.Tensor]:
-    """Read a flat state_dict; accepts {"state_dict": ...} / {"model": ...} wrappers too."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+def _verified(path: pathlib.Path, sha256: str | None, check: Check | None) -> str:
+    digest = verify(path, _expected_hash(path, sha256))
+    if check is not None:
+        check(path, str(path))
+    return digest
+
+
+def load_state_dict(path: pathlib.Path, source: str | None = None) -> dict[str, torch.Tensor]:
+    """Read a flat state_dict; accepts {"state_dict": ...} / {"model": ...} wrappers too.
+
+    `source` names the file in errors (default: `path`)."""
+    source = source or str(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch.load's errors on a foreign file are many and undocumented
+        # (their text runs to many lines and suggests weights_only=False: the type says enough)
+        raise CheckpointError(
+            f"checkpoint {source}: not a PyTorch checkpoint ({type(e).__name__})"
+        ) from e
     for wrapper in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
             state = state[wrapper]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"checkpoint {path}: expected a flat state_dict of tensors")
+        raise CheckpointError(f"checkpoint {source}: expected a flat state_dict of tensors")
     return state
 
 
@@ -156,7 +200,7 @@ def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], source: st
         if k in state and state[k].shape != v.shape
     ]
     if missing or unexpected or wrong_shape:
-        raise ValueError(
+        raise CheckpointError(
             f"checkpoint {source} does not fit this model (width {model.width_mult}): missing"
             f"  {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} "
             f"({len(unexpected)}), wrong shapes {wrong_shape[:5]} ({len(wrong_shape)})"

@@ -176,6 +176,7 @@ def run_pipeline(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from data_gen.command_line import invoked_as
     from data_gen.generation_flags import (
         check_generation,
         generation_parser,
@@ -188,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     )
     parser = generation_parser(
-        prog="python -m data_gen.dataset.beam_pipeline",
+        prog=invoked_as("data_gen.dataset.beam_pipeline"),
         usage="%(prog)s [generation flags] -- [Beam pipeline options]",
         epilog="Everything after `--` goes to Beam unchanged as pipeline options, e.g. "
         "`-- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing`"

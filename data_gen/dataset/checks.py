@@ -164,6 +164,23 @@ def check_shards(
         check_shard(folder, shard, codec, full=full)
 
 
+def load_metadata_json(folder: str | os.PathLike) -> dict[str, Any]:
+    """A folder's metadata.json as a dict, unchecked (any format version); errors name the file."""
+    folder = Path(folder)
+    path = folder / METADATA_FILE
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such dataset folder")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no metadata.json; not a dataset folder")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{path}: expected a JSON object")
+    return meta
+
+
 def read_metadata(out_dir: str | os.PathLike, *, require_complete: bool = True) -> dict[str, Any]:
     """Read and check a folder's metadata; raise DatasetError naming the file and the field.
 
@@ -174,16 +191,7 @@ def read_metadata(out_dir: str | os.PathLike, *, require_complete: bool = True) 
     """
     folder = Path(out_dir)
     path = folder / METADATA_FILE
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such dataset folder")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no metadata.json; not a dataset folder")
-    try:
-        meta = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON ({e})") from e
-    if not isinstance(meta, dict):
-        raise DatasetError(f"{path}: expected a JSON object")
+    meta = load_metadata_json(folder)
     if meta.get("format_version") == 1:
         raise DatasetError(
             f"{folder} is a dataset in the old layout (format_version 1, no TFDS files); "

@@ -16,8 +16,6 @@ indices or the other format give it away).
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from collections.abc import Sequence
@@ -26,6 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from data_gen.command_line import (
+    OneLineParser,
+    about,
+    fail,
+    in_dir_problem,
+    invoked_as,
+)
 from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
 from data_gen.dataset.writer import ShardGroup
@@ -45,9 +50,7 @@ def upgrade(folder: str | Path) -> dict[str, Any]:
     """Rewrite an old-layout folder in place; return the new metadata."""
     folder = Path(folder)
     path = folder / schema.METADATA_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no metadata.json; not a dataset folder")
-    old = json.loads(path.read_text())
+    old = checks.load_metadata_json(folder)
     if old.get("format_version") == schema.FORMAT_VERSION:
         _remove_old_shards(folder)
         return add_digests(folder)
@@ -80,7 +83,7 @@ def add_digests(folder: str | Path) -> dict[str, Any]:
     them, as the writer would have; return the metadata (unchanged if it has them)."""
     folder = Path(folder)
     meta = checks.read_metadata(folder)
-    if all(s.get(k) is not None for s in meta["shards"] for k in checks.DIGEST_KEYS):
+    if _has_digests(meta):
         return meta
     codec = ExampleCodec(schema.features_from_json(meta["features"]))
     shards, ends_by_range = [], {}
@@ -102,6 +105,21 @@ def add_digests(folder: str | Path) -> dict[str, Any]:
     return checks.read_metadata(folder)
 
 
+def _has_digests(meta: dict[str, Any]) -> bool:
+    return all(s.get(k) is not None for s in meta["shards"] for k in checks.DIGEST_KEYS)
+
+
+def pending(folder: str | Path) -> list[str]:
+    """What `upgrade(folder)` would do (empty: the folder is current); raises as it would."""
+    folder = Path(folder)
+    old = checks.load_metadata_json(folder)
+    if old.get("format_version") != schema.FORMAT_VERSION:
+        return [f"rewrote the old layout (format_version {old.get('format_version')})"]
+    todo = [] if _has_digests(checks.read_metadata(folder)) else ["recorded the shard digests"]
+    leftovers = sum(1 for p in folder.iterdir() if _OLD_NAME.match(p.name))
+    return todo + ([f"removed {leftovers} old-layout shards"] if leftovers else [])
+
+
 def _remove_old_shards(folder: Path) -> None:
     for p in folder.iterdir():
         if _OLD_NAME.match(p.name):
@@ -109,20 +127,27 @@ def _remove_old_shards(folder: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m data_gen.dataset.upgrade", description=__doc__.split("\n")[0]
+    parser = OneLineParser(
+        prog=invoked_as("data_gen.dataset.upgrade"), description=__doc__.split("\n")[0]
     )
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, help="dataset folder")
     args = parser.parse_args(argv)
+    problem = in_dir_problem(args.folder, "folder", "dataset folder")
+    if problem:
+        return fail(parser.prog, problem)
     try:
-        meta = upgrade(args.folder)
-    except (FileNotFoundError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(
-        f"{args.folder}: upgraded, {meta['num_examples']} examples ({', '.join(meta['formats'])}),"
-        " shard digests recorded"
-    )
+        with about("folder", (ValueError, FileNotFoundError)):  # not a dataset, or not upgradable
+            done = pending(args.folder)
+            meta = upgrade(args.folder) if done else checks.read_metadata(args.folder)
+    except ValueError as e:
+        return fail(parser.prog, e)
+    except OSError as e:  # a shard that cannot be read or written
+        return fail(parser.prog, e, code=1)
+    what = f"{meta['num_examples']} examples ({', '.join(meta['formats'])})"
+    if not done:  # a rerun after an upgrade finished: fine, and said so
+        print(f"{args.folder}: already current (layout and shard digests), {what}; nothing to do")
+    else:
+        print(f"{args.folder}: upgraded ({'; '.join(done)}), {what}")
     return 0
 
 

@@ -11,6 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
+from data_gen.command_line import (
+    OneLineParser,
+    about,
+    fail,
+    in_dir_problem,
+    in_file_problem,
+    invoked_as,
+    out_dir_problem,
+)
 from data_gen.ood import gm_notes, nsynth
 from data_gen.ood.target_set import save_target_set
 from data_gen.render.settings import RenderSettings
@@ -29,8 +38,8 @@ def _ints(text: str) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m data_gen.ood",
+    parser = OneLineParser(
+        prog=invoked_as("data_gen.ood"),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -45,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     gm.add_argument("--gain", type=float, default=1.0, help="fluidsynth master gain")
     gm.add_argument("--workers", type=int, default=None, help="fluidsynth processes at a time")
     ns = sub.add_parser("nsynth", help="an NSynth subset folder (examples.json + audio/)")
-    ns.add_argument("root", type=Path)
+    ns.add_argument("root", type=Path, help="NSynth subset folder")
     ns.add_argument("--out", required=True, type=Path)
     ns.add_argument("--families", nargs="*", help="e.g. keyboard guitar")
     ns.add_argument("--sources", nargs="*", help="acoustic electronic synthetic")
@@ -58,7 +67,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    prog = f"{parser.prog} {args.command}"
+    if args.command == "gm":
+        problem = in_file_problem(args.soundfont, "--soundfont", "soundfont")
+        if problem is None and (content := gm_notes.soundfont_problem(args.soundfont)):
+            problem = f"--soundfont {args.soundfont}: {content}"
+    else:
+        problem = in_dir_problem(args.root, "root", "NSynth folder")
+    problem = problem or out_dir_problem(args.out)
+    if problem:
+        return fail(prog, problem)
     try:
         if args.command == "gm":
             settings = RenderSettings(sample_rate=args.sample_rate)
@@ -67,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 notes, args.soundfont, settings, gain=args.gain, workers=args.workers
             )
         else:
-            examples = nsynth.read_examples(args.root)
+            with about("root"):
+                examples = nsynth.read_examples(args.root)
             pitch_range = (min(args.pitches), max(args.pitches)) if args.pitches else None
             keys = nsynth.select(
                 examples,
@@ -85,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("every target was dropped (see the reasons with --out elsewhere)")
         save_target_set(args.out, target_set)
     except (ValueError, OSError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return fail(prog, err)
     print(
         f"{len(target_set)} {target_set.kind} targets ({len(target_set.dropped)} dropped) "
         f"-> {args.out}"

@@ -135,13 +135,30 @@ def _fluidsynth() -> str:
     return exe
 
 
+def soundfont_problem(path: str | Path) -> str | None:
+    """Why the existing `path` cannot be a SoundFont, or None. Checked before rendering: given a
+    file it cannot load, fluidsynth renders with its default soundfont and exits 0, so a garbage
+    file would silently become the GM set's instruments (its path recorded as the source)."""
+    path = Path(path)
+    if path.is_dir():
+        return "is a folder, not a .sf2 file"
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        return "is not a SoundFont (no RIFF sfbk header; any .sf2 file works)"
+    return None
+
+
 def render_chunk(
     notes: Sequence[GmNote], soundfont: str | Path, settings: RenderSettings, gain: float = 1.0
 ) -> np.ndarray:
     """Renders notes with the fluidsynth command: float32[len(notes), settings.num_samples]."""
     soundfont = Path(soundfont)
-    if not soundfont.is_file():
+    if not soundfont.exists():
         raise FileNotFoundError(f"soundfont {soundfont} not found (any .sf2 file works)")
+    problem = soundfont_problem(soundfont)
+    if problem:
+        raise ValueError(f"soundfont {soundfont} {problem}")
     with tempfile.TemporaryDirectory(prefix="gm_notes_") as tmp:
         midi, wav = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
         midi.write_bytes(midi_file(notes, settings))

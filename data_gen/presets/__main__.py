@@ -15,6 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from data_gen.command_line import (
+    OneLineParser,
+    about,
+    fail,
+    in_file_problem,
+    invoked_as,
+    out_file_problem,
+)
 from data_gen.presets import formats
 from data_gen.presets.dx7_sysex import OutOfRangeWarning
 from data_gen.presets.errors import PresetFileError
@@ -26,8 +34,8 @@ from data_gen.synths.registry import get_spec
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m data_gen.presets",
+    parser = OneLineParser(
+        prog=invoked_as("data_gen.presets"),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -88,16 +96,35 @@ def _check_synth(expected: str, found: str, path: Path) -> None:
         raise PresetFileError(str(path), f"holds {found} presets, not {expected}")
 
 
+def _path_problems(args: argparse.Namespace) -> list[str | None]:
+    """Why the paths given cannot be read or written, checked before any is touched."""
+    if args.command == "import":
+        key_map = args.diva_key_map and in_file_problem(args.diva_key_map, "--diva-key-map")
+        return [*(in_file_problem(f, "files") for f in args.files), key_map]
+    if args.command == "process":
+        written = [args.out, args.report, *([args.vectors] if args.vectors else [])]
+        return [in_file_problem(args.presets, "presets", "presets JSON"),
+                *(out_file_problem(p) for p in written)]  # fmt: skip
+    names = args.names and in_file_problem(args.names, "--names")
+    return [in_file_problem(args.source, "source"), names, out_file_problem(args.out)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    prog = f"{parser.prog} {args.command}"
+    problem = next(filter(None, _path_problems(args)), None)
+    if problem:
+        return fail(prog, problem)
     warnings.simplefilter("default")
     try:
         if args.command == "import":
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                presets = formats.import_files(
-                    args.synth, args.files, args.lenient, args.diva_key_map, args.strict
-                )
+                with about("files"):
+                    presets = formats.import_files(
+                        args.synth, args.files, args.lenient, args.diva_key_map, args.strict
+                    )
             for w in caught:
                 print(f"warning: {w.message}", file=sys.stderr)
             save_presets(args.out, args.synth, presets)
@@ -114,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif args.command == "process":
             spec = get_spec(args.synth)
-            synth, presets = load_presets(args.presets)
+            with about("presets"):
+                synth, presets = load_presets(args.presets)
             _check_synth(args.synth, synth, args.presets)
             if not args.no_render and spec.engine == "vst":
                 use_plugin(spec, args.plugin)
@@ -142,18 +170,27 @@ def main(argv: list[str] | None = None) -> int:
             if args.source.suffix == ".npy":
                 names = args.names.read_text().splitlines() if args.names else None
                 spec = get_spec(args.synth)
-                presets = formats.vectors_to_presets(spec, np.load(args.source), names)
+                with about("source"):
+                    vectors = _load_vectors(args.source)
+                presets = formats.vectors_to_presets(spec, vectors, names)
             else:
-                synth, presets = load_presets(args.source)
+                with about("source"):
+                    synth, presets = load_presets(args.source)
                 _check_synth(args.synth, synth, args.source)
             written = formats.export_presets(
                 args.synth, presets, args.out, single=args.single, split=args.split
             )
             print(f"{len(presets)} presets -> {', '.join(map(str, written))}")
     except (PresetFileError, ValueError, OSError, RuntimeError) as err:  # RenderPoolError too
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return fail(prog, err)
     return 0
+
+
+def _load_vectors(path: Path) -> np.ndarray:
+    try:
+        return np.load(path)
+    except (ValueError, OSError, EOFError) as err:
+        raise PresetFileError(str(path), f"not a .npy array of preset vectors ({err})") from err
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ from pathlib import Path
 from data_gen.synths.spec import SynthSpec
 
 ENV_PREFIX = "JAXPROXY_PLUGIN_"
+BUNDLE_SUFFIXES = (".vst3", ".vst", ".component")  # plug-ins that are folders
+# The first bytes of a loadable plug-in binary: ELF (Linux .so), PE (Windows .dll), Mach-O.
+BINARY_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
 
 def plugin_env_var(synth: str) -> str:
@@ -50,9 +53,30 @@ def resolve_plugin(spec: SynthSpec, plugin: str | os.PathLike | None = None) -> 
     )
 
 
+def not_a_plugin(path: Path) -> str | None:
+    """Why the existing `path` cannot be a plug-in, or None: a folder must be a bundle, a file
+    must start like a shared library."""
+    if path.is_dir():
+        if path.suffix.lower() in BUNDLE_SUFFIXES:
+            return None
+        return (
+            f"is a folder, not a plug-in (a .so/.dll file or a {'/'.join(BUNDLE_SUFFIXES)} bundle)"
+        )
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(BINARY_MAGICS):
+        return None
+    return "is not a plug-in binary (no ELF, PE or Mach-O header)"
+
+
 def use_plugin(spec: SynthSpec, plugin: str | os.PathLike | None) -> Path:
-    """Resolve the plug-in now (errors before any work starts) and export it to the environment,
-    which render worker processes inherit."""
-    path = resolve_plugin(spec, plugin).resolve()
+    """Resolve and vet the plug-in now (errors before any worker starts or file is written) and
+    export it to the environment, which render worker processes inherit."""
+    path = resolve_plugin(spec, plugin)
+    problem = not_a_plugin(path)
+    if problem:  # found, but DawDreamer would fail on it inside every render worker
+        given = "--plugin" if plugin is not None else "the plug-in"
+        raise ValueError(f"synth {spec.name!r}: {given} {str(path)!r} {problem}")
+    path = path.resolve()
     os.environ[plugin_env_var(spec.name)] = str(path)
     return path

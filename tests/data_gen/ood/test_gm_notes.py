@@ -58,4 +58,5 @@ def test_cli_writes_a_target_set_and_refuses_a_missing_soundfont(tmp_path, capsy
     assert target_set.targets[1]["instrument"] == "Flute"
     bad = tmp_path / "none"
     assert main(["gm", "--out", str(bad), "--soundfont", str(tmp_path / "x.sf2")]) == 2
-    assert "x.sf2 not found" in capsys.readouterr().err and not bad.exists()
+    assert "--soundfont" in (err := capsys.readouterr().err) and "x.sf2: no such" in err
+    assert not bad.exists()
