@@ -24,6 +24,7 @@ from data_gen.audio import get_audio_model, list_audio_models, runs_offline
 from data_gen.sweeps.definitions import ATTRIBUTES, SYNTH_SWEEPS
 from data_gen.sweeps.report import write_results
 from data_gen.sweeps.study import StudySize, mode_name, ranking_settings, run_synth
+from experiments.stages import command_line, portable_path
 
 QUICK = {
     "synths": "minisub",
@@ -49,7 +50,7 @@ def choose_models(names: list[str]) -> tuple[list[str], dict[str, str]]:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=Path("runs/audio_model_ranking"))
+    p.add_argument("--out", type=portable_path, default="runs/audio_model_ranking")
     p.add_argument("--synths", default=",".join(SYNTH_SWEEPS), help="comma-separated")
     p.add_argument("--models", default=",".join(list_audio_models()), help="comma-separated")
     p.add_argument(
@@ -99,8 +100,9 @@ def main(argv: list[str] | None = None) -> None:
         for s in synths
     ]
     meta = {
-        "command": "python -m experiments.audio_model_ranking "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command_line(
+            "experiments.audio_model_ranking", sys.argv[1:] if argv is None else argv
+        ),
         "seconds": time.perf_counter() - start,
         "workers": args.workers,
         "seed": args.seed,
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     modes = [mode_name(t) for t in truncations]
     try:
-        write_results(args.out, studies, names, modes, meta)
+        write_results(Path(args.out), studies, names, modes, meta)
     except FileExistsError as err:
         sys.exit(f"--out: {err}; not replaced")
     print(f"[audio_model_ranking] wrote {args.out} in {meta['seconds']:.0f} s", flush=True)

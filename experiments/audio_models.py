@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import os
-import shlex
 import sys
 
 from experiments import cells, plots, report, stages
@@ -168,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "paper" if args.paper else "quick" if args.quick else "tiny" if args.tiny else "default"
     args.results = args.results or os.path.join(args.workdir, "results")
     sizes = sizes_for(mode, args.synth)
-    command = "python -m experiments.audio_models " + shlex.join(argv)
+    command = stages.command_line("experiments.audio_models", argv)
     models, skipped = available_audio_models(requested)
     for msg in skipped:
         print(f"audio_models: {msg}", flush=True)

@@ -18,7 +18,6 @@ import argparse
 import glob
 import json
 import os
-import shlex
 import sys
 
 from experiments import cells, plots, report, stages
@@ -274,7 +273,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    command = "python -m experiments.proxy_benchmark " + shlex.join(argv)
+    command = stages.command_line("experiments.proxy_benchmark", argv)
     parts = [
         cells.Part(
             synth=synth,

@@ -52,7 +52,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    parser.add_argument("--workdir", default="runs/quickstart", help="run folder")
+    parser.add_argument(
+        "--workdir", type=stages.portable_path, default="runs/quickstart", help="run folder"
+    )
     parser.add_argument("--synth", default="minisub", help="synth name")
     parser.add_argument("--audio-model", default="mel128", help="audio model name")
     parser.add_argument("--encoder", default="hn_oh", help="preset encoder")
@@ -103,7 +105,7 @@ def main() -> None:
     lines = [
         f"# Quick start: {args.synth} x {args.audio_model}, {args.encoder}",
         "",
-        f"Command: `python -m experiments.quickstart --workdir={args.workdir}`",
+        f"Command: `{stages.command_line('experiments.quickstart', sys.argv[1:])}`",
         f"Data: {args.train_size} train / {args.val_size} val / {args.test_size} test examples.",
         "",
         "| test metric (10 subsets of 2048) | mean | std |",

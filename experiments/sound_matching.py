@@ -31,9 +31,14 @@ from pathlib import Path
 
 from experiments import ssm_evaluate, ssm_report, ssm_stages
 from experiments.ssm_stages import FACTORY_PRESETS, SCHEDULES, Folders
-from experiments.stages import StageError, Stages
+from experiments.stages import StageError, Stages, command_line, portable_path
 
 QUARTER_WIDTH = "(2,4,8,16,32,64,128)"  # the paper's CNN is (8, ..., 512) with d_final 2048
+
+
+def _folder(text: str) -> Path:
+    """A folder flag, relative to where the command runs (the results record it)."""
+    return Path(portable_path(text))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
-    add("--workdir", type=Path, default=Path("runs/sound_matching"))
-    add("--results", type=Path, default=None, help="results folder (default: WORKDIR/results)")
+    add("--workdir", type=_folder, default=Path("runs/sound_matching"))
+    add("--results", type=_folder, default=None, help="results folder (default: WORKDIR/results)")
     add("--synth", default="amsynth", choices=sorted(FACTORY_PRESETS))
     add("--audio-model", default="mel128", help="proxy target (the paper's: mn20_mel)")
     add("--proxy-encoder", default="hn_oh", help="the paper's: tfm (slow on CPU)")
@@ -61,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
         help="GM programs of the out-of-domain set (default: every second one)")  # fmt: skip
     add("--ood-pitches", default="60", help="the paper renders predictions at note 60")
     add("--ood-velocities", default="100")
-    add("--ood-set", type=Path, default=None, help="a target-set folder (python -m data_gen.ood)")
+    add(
+        "--ood-set", type=_folder, default=None, help="a target-set folder (python -m data_gen.ood)"
+    )
     add("--refine-steps", type=int, default=30, help="--refine on the OOD set (0: skip)")
     add("--examples", type=int, default=4, help="audio examples per domain")
     add("--workers", type=int, default=os.cpu_count() or 1)
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     results = ssm_evaluate.evaluate_all(args, estimators, folders.data / "hc_test", ood, proxy)
     run.add("evaluate", "experiments.ssm_evaluate.evaluate_all", time.perf_counter() - start)
-    results["command"] = "python -m experiments.sound_matching " + " ".join(argv)
+    results["command"] = command_line("experiments.sound_matching", argv)
     results["stages_s"] = {name: r["seconds"] for name, r in run.record.items()}
     path = ssm_report.write_report(args.results or args.workdir / "results", results)
     print(path.read_text())

@@ -39,13 +39,14 @@ def _round(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def _examples(
-    folder: Path, names: list[str], target_NxS: np.ndarray, preds: dict[str, np.ndarray],
-    per_example: dict[str, dict[str, np.ndarray]], picks: np.ndarray,
+    results: Path, domain: str, names: list[str], target_NxS: np.ndarray,
+    preds: dict[str, np.ndarray], per_example: dict[str, dict[str, np.ndarray]], picks: np.ndarray,
 ) -> list[str]:  # fmt: skip
-    """target.wav, <schedule>.wav and a side-by-side spectrogram PNG for each picked target."""
+    """target.wav, <schedule>.wav and a side-by-side spectrogram PNG for each picked target, in
+    `results/audio/<domain>/`; returns the PNGs' paths relative to `results` (the JSON's folder)."""
     written = []
     for k in picks:
-        stem = folder / names[k].replace("/", "_")
+        stem = results / "audio" / domain / names[k].replace("/", "_")
         stem.mkdir(parents=True, exist_ok=True)
         soundfile.write(stem / "target.wav", target_NxS[k], METRIC_RATE, subtype="FLOAT")
         for label, audio in preds.items():
@@ -58,7 +59,7 @@ def _examples(
             stem / "spectrograms.png", [target_NxS[k], *(a[k] for a in preds.values())], titles,
             suptitle=names[k],
         )  # fmt: skip
-        written.append(str(stem / "spectrograms.png"))
+        written.append(str((stem / "spectrograms.png").relative_to(results)))
     return written
 
 
@@ -110,9 +111,9 @@ def evaluate_all(
         picks_id = np.sort(rng.choice(len(id_audio), min(args.examples, len(id_audio)), False))
         picks_ood = np.sort(rng.choice(len(targets), min(args.examples, len(targets)), False))
         names_id = [f"id_{i:04d}" for i in np.flatnonzero(ok)]
-        results["examples"] += _examples(out_dir / "audio" / "in_domain", names_id, id_audio,
+        results["examples"] += _examples(out_dir, "in_domain", names_id, id_audio,
                                          id_preds, id_per, picks_id)  # fmt: skip
-        results["examples"] += _examples(out_dir / "audio" / "out_of_domain", targets.names,
+        results["examples"] += _examples(out_dir, "out_of_domain", targets.names,
                                          targets.audio, ood_preds, ood_per, picks_ood)  # fmt: skip
     results["synth"] = ds.synth_name
     results["setup"] = {

@@ -10,6 +10,7 @@ training from its latest checkpoint). The command builders below are shared by e
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -24,6 +25,22 @@ if TYPE_CHECKING:
     import ml_collections
 
 RECORD_FILE = "stages.json"
+
+
+def portable_path(path: str | os.PathLike) -> str:
+    """A folder flag's value as experiments use and record it: an absolute path made relative to
+    the current directory (where the command runs), so results name no folder of the machine."""
+    return os.path.relpath(path) if os.path.isabs(path) else os.fspath(path)
+
+
+def command_line(module: str, argv: Sequence[str]) -> str:
+    """`python -m module ARGS` as a user types it, with absolute paths (`PATH`, `--flag=PATH`)
+    relative to the current directory, as `portable_path` makes the folders themselves."""
+    words = []
+    for word in argv:
+        flag, eq, value = word.partition("=") if word.startswith("-") else ("", "", word)
+        words.append(flag + eq + portable_path(value) if os.path.isabs(value) else word)
+    return shlex.join(["python", "-m", module, *words])
 
 
 class StageError(RuntimeError):
@@ -190,7 +207,9 @@ def add_size_and_folder_flags(parser: argparse.ArgumentParser, workdir: str) -> 
     size.add_argument("--quick", action="store_true", help="every cell at a tiny size (minutes)")
     size.add_argument("--paper", action="store_true", help="the paper's sizes (accelerators)")
     size.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite
-    parser.add_argument("--workdir", default=workdir, help="runs and stages.json")
-    parser.add_argument("--data-root", default="runs/experiment_data", help="shared datasets")
-    parser.add_argument("--results", default=None, help="default <workdir>/results")
+    # Folders relative to where the command runs: the results record them and must travel.
+    add_folder = functools.partial(parser.add_argument, type=portable_path)
+    add_folder("--workdir", default=workdir, help="runs and stages.json")
+    add_folder("--data-root", default="runs/experiment_data", help="shared datasets")
+    add_folder("--results", default=None, help="default <workdir>/results")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))

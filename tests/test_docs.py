@@ -1,4 +1,4 @@
-"""The README and docs pages: relative links resolve (files and #anchors), no machine paths."""
+"""README, docs pages and committed results: links resolve (files, #anchors), no machine paths."""
 
 import re
 from pathlib import Path
@@ -7,6 +7,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md"))
+# The committed results folders: tables, JSON and READMEs written by the experiments.
+RESULTS = sorted(p for p in (REPO / "docs" / "results").rglob("*") if p.suffix in {".md", ".json"})
+MACHINE_PATH = re.compile(r"(?<![\w.:/])/(?:work|tmp|home|root)/\S*")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```.*?^```", re.M | re.S)
 
@@ -44,8 +47,20 @@ def test_relative_links_resolve(page):
     assert not broken, f"{page.relative_to(REPO)}: links to nothing: {broken}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def machine_paths(text: str) -> list[str]:
+    """Absolute paths of one machine's folders (checkout, temp, home) in `text`."""
+    return MACHINE_PATH.findall(text)
+
+
+def test_machine_paths_are_found():
+    assert machine_paths("python -m x --workdir /work/runs/sm, `--out=/tmp/a`") == [
+        "/work/runs/sm,",
+        "/tmp/a`",
+    ]
+    assert not machine_paths("runs/work/x /usr/share/hexter/*.dx7 https://x.org/home/a")
+
+
+@pytest.mark.parametrize("page", PAGES + RESULTS, ids=lambda p: str(p.relative_to(REPO)))
 def test_no_machine_paths(page):
-    text = page.read_text(encoding="utf-8")
-    found = re.findall(r"(?<![\w.:/])/(?:work|tmp|home|root)/\S*", text)
+    found = machine_paths(page.read_text(encoding="utf-8"))
     assert not found, f"{page.relative_to(REPO)}: absolute machine paths {found}"

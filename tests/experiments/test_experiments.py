@@ -79,6 +79,25 @@ def test_bad_knobs_fail_before_rendering(tmp_path):
     assert not (tmp_path / "work").exists()
 
 
+def test_folders_and_commands_are_recorded_relative_to_where_the_command_ran(tmp_path, monkeypatch):
+    from experiments import proxy_benchmark, stages
+
+    monkeypatch.chdir(tmp_path / "..")
+    here = tmp_path.name
+    argv = [f"--workdir={tmp_path}/w", "--data-root", str(tmp_path / "d"), "--title=a /b"]
+    assert stages.command_line("experiments.x", argv) == (
+        f"python -m experiments.x --workdir={here}/w --data-root {here}/d '--title=a /b'"
+    )
+    args = proxy_benchmark.parse_args(["--tiny", *argv[:3]])
+    assert (args.workdir, args.data_root) == (f"{here}/w", f"{here}/d")
+    assert args.results == f"{here}/w/results"  # so every stage command and cell folder is too
+    out = os.path.join(args.data_root, "t")
+    stage = stages.generate_args(
+        synth="minisub", audio_model="mel128", split="test", size=8, seed=0, out=out, workers=1
+    )
+    assert f"--out={here}/d/t" in stage and stages.portable_path("runs/x") == "runs/x"
+
+
 def _cell(encoder, mrr, mrr_std=0.001, hc=None):
     evaluations = {"synthetic": {"metrics": {"mrr": {"mean": mrr, "std": mrr_std},
                                              "l1": {"mean": 0.1, "std": 0.0}}}}  # fmt: skip

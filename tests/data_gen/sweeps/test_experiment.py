@@ -5,9 +5,11 @@ import json
 import pytest
 
 from experiments import audio_model_ranking
+from tests.test_docs import machine_paths
 
 
-def test_quick_run_writes_tables_figures_and_json(tmp_path) -> None:
+def test_quick_run_writes_tables_figures_and_json(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the results name the folder as typed from here: "ranking"
     out = tmp_path / "ranking"
     audio_model_ranking.main(["--quick", "--out", str(out), "--truncate-s", "1", "--workers", "1"])
     attributes = audio_model_ranking.QUICK["attributes"].split(",")
@@ -29,6 +31,11 @@ def test_quick_run_writes_tables_figures_and_json(tmp_path) -> None:
     rho = record["synths"]["minisub"]["correlations"]["mel128"]["full"]["l1"]["amp_attack"]
     assert len(rho) == 2 and len(rho[0]) == 2  # presets x (up, down)
     assert not list(tmp_path.glob("*.partial"))
+    # Results that travel: the command as typed from here, no folder of this machine.
+    command = "python -m experiments.audio_model_ranking --quick --out ranking --truncate-s 1"
+    assert record["meta"]["command"] == command + " --workers 1" and command in table
+    for text in (table, (out / "results.json").read_text()):
+        assert str(tmp_path) not in text and machine_paths(text) == []
 
 
 @pytest.mark.parametrize(
