@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,27 +82,39 @@ def check_categoricals(params_NxP: np.ndarray, cols: np.ndarray, cards: np.ndarr
 
 
 def check_shard_indices(
-    index_N: np.ndarray, offset_N: np.ndarray, shard: Mapping[str, Any], where: str
+    folder: str | os.PathLike,
+    shards: Sequence[Mapping[str, Any]],
+    offset_N: np.ndarray,
+    index_N: np.ndarray,
+    shard_N: np.ndarray | None = None,
 ) -> None:
-    """Raise unless the records at `offset_N` of a shard can hold indices `index_N`.
+    """Raise unless record `offset_N[i]` of `shards[shard_N[i]]` (default: of `shards[0]`) can
+    hold index `index_N[i]`; the error names the shard file in `folder`.
 
     A shard's n records hold n distinct indices of [index_start, index_end) in increasing order
     (failed indices are missing), so record o holds an index in [start + o, end - n + o] and two
-    records are at least as far apart in index as in position. For a whole shard this is
-    exactly "strictly increasing within the range"; it also holds for any sample of records (a
-    training batch), so a shard copied over another is refused whichever rows are read.
+    records of a shard are at least as far apart in index as in position. For a whole shard this
+    is exactly "strictly increasing within the range"; it also holds for any sample of records
+    (a training batch, vectorised over its shards), so a shard copied over another is refused
+    whichever rows are read.
     """
-    lo, hi, n = shard["index_start"], shard["index_end"], shard["num_examples"]
-    order = np.argsort(offset_N, kind="stable")
-    index_N, offset_N = np.asarray(index_N)[order], np.asarray(offset_N)[order]
-    outside = (index_N < lo + offset_N) | (index_N > hi - n + offset_N)
-    bad = np.flatnonzero(outside)
-    jumps = np.flatnonzero(np.diff(index_N) < np.diff(offset_N))
-    if len(bad) or len(jumps):
-        at = min([*bad[:1], *(jumps[:1] + 1)])
+    offset_N, index_N = np.asarray(offset_N, np.int64), np.asarray(index_N, np.int64)
+    shard_N = np.zeros(len(offset_N), np.int64) if shard_N is None else np.asarray(shard_N)
+    order = np.lexsort((offset_N, shard_N))
+    k, off, idx = shard_N[order], offset_N[order], index_N[order]
+    lo, hi, n = (
+        np.array([s[key] for s in shards], np.int64)[k]
+        for key in ("index_start", "index_end", "num_examples")
+    )
+    bad = (idx < lo + off) | (idx > hi - n + off)
+    bad[1:] |= (k[1:] == k[:-1]) & (np.diff(idx) < np.diff(off))
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        shard = shards[k[at]]
         raise DatasetError(
-            f"{where}: indices not increasing within [{lo}, {hi}) (record {offset_N[at]} holds "
-            f"index {index_N[at]}); the shard was replaced or copied over another: {REGENERATE}"
+            f"{os.path.join(folder, shard['file'])}: indices not increasing within "
+            f"[{shard['index_start']}, {shard['index_end']}) (record {off[at]} holds index "
+            f"{idx[at]}); the shard was replaced or copied over another: {REGENERATE}"
         )
 
 
@@ -130,7 +142,7 @@ def check_shard(
     _check_digest(path, shard, "num_bytes", size, f"its size, {size} bytes,")
     if ends:
         index = codec.decode(ends, ["index"], str(path))["index"]
-        check_shard_indices(index, np.array(positions), shard, str(path))
+        check_shard_indices(folder, [shard], np.array(positions), index)
     what = "the SHA-256 of its first and last records"
     _check_digest(path, shard, "ends_sha256", shard_io.ends_sha256(ends), what)
     if full:

@@ -44,8 +44,7 @@ def read_examples(
         path = Path(out_dir) / shard["file"]
         payloads = shard_io.read_shard(path, fmt, expected=shard["num_examples"])
         arrays = codec.decode(payloads, where=str(path))
-        offsets = np.arange(len(payloads))
-        checks.check_shard_indices(arrays["index"], offsets, shard, str(path))
+        checks.check_shard_indices(out_dir, [shard], np.arange(len(payloads)), arrays["index"])
         checks.check_categoricals(arrays["params"], cat_cols, cards, str(path))
         parts.append(schema.to_rows(features, arrays))
     rows = np.concatenate(parts) if parts else np.zeros(0, schema.record_dtype(features))

@@ -91,7 +91,7 @@ def add_digests(folder: str | Path) -> dict[str, Any]:
         path = folder / shard["file"]
         payloads = shard_io.read_shard(path, shard["format"], expected=shard["num_examples"])
         index = codec.decode(payloads, ["index"], str(path))["index"]
-        checks.check_shard_indices(index, np.arange(len(payloads)), shard, str(path))
+        checks.check_shard_indices(folder, [shard], np.arange(len(payloads)), index)
         ends = shard_io.ends_sha256([payloads[p] for p in shard_io.end_positions(len(payloads))])
         other = ends_by_range.setdefault(shard["index_start"], (ends, path))
         if other[0] != ends:

@@ -151,10 +151,10 @@ class ProxyDataset:
             files = ", ".join(os.path.basename(p) for p in self._shard_paths(positions))
             raise DatasetError(f"{e} (in {files})") from e
         shards, k_N, offset_N = self._locate(positions)
-        for k in np.unique(k_N):
-            rows = k_N == k
-            where = os.path.join(self.path, shards[k]["file"])
-            checks.check_shard_indices(batch["index"][rows], offset_N[rows], shards[k], where)
+        touched, shard_N = np.unique(k_N, return_inverse=True)
+        checks.check_shard_indices(
+            self.path, [shards[k] for k in touched], offset_N, batch["index"], shard_N
+        )
         return self._without_index(batch, features)
 
     def read_range(
@@ -183,7 +183,7 @@ class ProxyDataset:
             for c in range(0, hi - lo, _CHUNK):
                 part = self._decode(payloads[c : c + _CHUNK], features, path)
                 offsets = np.arange(lo + c, lo + c + len(part["index"]))
-                checks.check_shard_indices(part["index"], offsets, shard, path)
+                checks.check_shard_indices(self.path, [shard], offsets, part["index"])
                 for name, arr in self._without_index(part, features).items():
                     out[name][at + c : at + c + len(arr)] = arr
 
@@ -207,11 +207,16 @@ class ProxyDataset:
     def _without_index(batch: Batch, features: Sequence[str]) -> Batch:
         return {n: a for n, a in batch.items() if n in features}
 
+    @functools.cached_property
+    def _stream_shards(self) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """(ArrayRecord shards in order, the position of each one's first record): per batch."""
+        shards = self._shards(STREAM_FORMAT)
+        return shards, np.cumsum([0] + [s["num_examples"] for s in shards])
+
     def _locate(self, positions: np.ndarray) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
         """(ArrayRecord shards, shard of each position, record offset in it); empty shards are
         skipped (a position lands in the last shard starting at or before it)."""
-        shards = self._shards(STREAM_FORMAT)
-        first = np.cumsum([0] + [s["num_examples"] for s in shards])
+        shards, first = self._stream_shards
         k_N = np.clip(np.searchsorted(first, positions, side="right") - 1, 0, len(shards) - 1)
         return shards, k_N, positions - first[k_N]
 
