@@ -154,8 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     except (OSError, ValueError) as e:  # a damaged or mismatched folder: one line naming it
         return fail(p.prog, e)
-    for w in caught:
-        print(f"{p.prog}: warning: {w.message}", file=sys.stderr)
+    for message in dict.fromkeys(str(w.message) for w in caught):  # one per folder, not format
+        print(f"{p.prog}: warning: {message}", file=sys.stderr)
     hashed = args.verify and not any(w.category is schema.DatasetWarning for w in caught)
     print(f"{args.folder}: synth {meta['synth']['name']}, audio model {meta['audio_model']['name']}"
           f", split {meta['split']}, seed {meta['seed']}, complete {meta['complete']}")  # fmt: skip

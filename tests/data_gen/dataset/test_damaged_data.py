@@ -204,3 +204,16 @@ def test_digests_are_recorded_per_shard_and_format(pristine):
         by_range.setdefault(shard["index_start"], []).append(shard)
     for pair in by_range.values():
         assert len({s["ends_sha256"] for s in pair}) == 1 and len({s["sha256"] for s in pair}) == 2
+
+
+def test_folder_without_digests_is_inspected_with_a_one_line_warning(folder, capsys):
+    meta = _meta(folder)
+    for shard in meta["shards"]:
+        for key in ("num_bytes", "sha256", "ends_sha256"):
+            del shard[key]
+    _save(folder, meta)
+    assert inspect.main([str(folder), "--render", "0", "--verify"]) == 0
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert "warning" in line and f"python -m data_gen.dataset.upgrade {folder}" in line
+    assert "matches its SHA-256" not in captured.out
