@@ -37,6 +37,7 @@ _LAYOUT = {
     "badexport/weights.npz": TEXT,
     "badexport/encode.jaxexport": TEXT,
     "badrefdata/configs.pkl": TEXT,  # a reference dataset folder of garbage
+    "badnsynth/examples.json": "{ not json",  # an NSynth folder of garbage
 }
 TRAIN = [
     "jaxproxy",
@@ -44,6 +45,15 @@ TRAIN = [
     "--config=proxy:synth=minisub,encoder=mlp_oh,audio_model=mel128,smoke",
 ]
 SMOKE_DATA = ["--config.val_data=empty"]  # never reached: train_data fails first
+GENERATE = ["jaxproxy-data", "generate", "--synth=minisub", "--audio-model=mel128", "--split=t",
+            "--size=4", "--seed=1"]  # fmt: skip
+PRESETS = ["jaxproxy-data", "presets", "--synth=minisub", "--audio-model=mel128"]
+IMPORT = ["jaxproxy-data", "preset-files", "import", "--synth=dx7"]
+PROCESS = ["jaxproxy-data", "preset-files", "process", "--synth=dx7"]
+EXPORT = ["jaxproxy-data", "preset-files", "export", "--synth=dx7"]
+FETCH = ["jaxproxy-data", "audio-models", "fetch", "mn04"]
+EMBED = ["jaxproxy-data", "audio-models", "embed", "mel128", "--rate=32000"]
+GM = ["jaxproxy-data", "ood", "gm", "--out=o", "--programs=0", "--pitches=60", "--velocities=100"]
 
 
 # (row id, command line, words the error line must hold). Paths are relative to the row's folder.
@@ -129,7 +139,96 @@ ROWS = [
      ["text.txt"]),
     ("convert-dataset-garbage", ["jaxproxy", "convert", "dataset", "badrefdata", "--out=o"],
      ["badrefdata", "configs.pkl"]),
-    # jaxproxy-data: rows below (one block per subcommand).
+    # jaxproxy-data generate (and the flags presets and beam share)
+    ("generate-no-out", [*GENERATE], ["--out"]),
+    ("generate-weights-missing", [*GENERATE, "--audio-model=mn04", "--weights=nope.pt", "--out=o"],
+     ["--weights", "nope.pt"]),
+    ("generate-out-is-file", [*GENERATE, "--out=text.txt"], ["--out", "text.txt"]),
+    ("generate-weights-garbage", [*GENERATE, "--audio-model=mn04", "--weights=ckpt.pt", "--out=o"],
+     ["--weights", "ckpt.pt", "not a PyTorch checkpoint"]),
+    ("generate-out-garbage", [*GENERATE, "--out=baddata"], ["--out", "baddata", "metadata.json"]),
+    ("generate-device-bogus", [*GENERATE, "--device=bogus", "--out=o"], ["--device", "bogus"]),
+    ("generate-plugin-is-folder", [*GENERATE, "--synth=amsynth", "--plugin=empty", "--out=o"],
+     ["--plugin", "empty", "is a folder"]),
+    ("generate-plugin-garbage", [*GENERATE, "--synth=amsynth", "--plugin=text.txt", "--out=o"],
+     ["--plugin", "text.txt", "not a plug-in"]),
+    # jaxproxy-data merge
+    ("merge-no-part", ["jaxproxy-data", "merge", "--out=o"], ["PART"]),
+    ("merge-part-missing", ["jaxproxy-data", "merge", "nope", "--out=o"], ["PART", "nope"]),
+    ("merge-part-is-file", ["jaxproxy-data", "merge", "text.txt", "--out=o"],
+     ["PART", "text.txt"]),
+    ("merge-part-garbage", ["jaxproxy-data", "merge", "baddata", "--out=o"],
+     ["PART", "baddata", "metadata.json"]),
+    ("merge-out-is-file", ["jaxproxy-data", "merge", "baddata", "--out=text.txt"],
+     ["--out", "text.txt"]),
+    # jaxproxy-data presets
+    ("presets-no-presets", ["jaxproxy-data", "presets", "--out=o"], ["--presets"]),
+    ("presets-missing", [*PRESETS, "--presets=nope.json", "--out=o"], ["--presets", "nope.json"]),
+    ("presets-is-folder", [*PRESETS, "--presets=empty", "--out=o"], ["--presets", "empty"]),
+    ("presets-garbage", [*PRESETS, "--presets=text.txt", "--out=o"], ["--presets", "text.txt"]),
+    ("presets-out-is-file", [*PRESETS, "--presets=text.txt", "--out=text.txt"],
+     ["--out", "text.txt"]),
+    # jaxproxy-data inspect
+    ("inspect-no-folder", ["jaxproxy-data", "inspect"], ["folder"]),
+    ("inspect-missing", ["jaxproxy-data", "inspect", "nope"], ["folder", "nope"]),
+    ("inspect-is-file", ["jaxproxy-data", "inspect", "text.txt"], ["folder", "text.txt"]),
+    ("inspect-garbage", ["jaxproxy-data", "inspect", "baddata"],
+     ["folder", "baddata", "metadata.json"]),
+    ("inspect-limit-0", ["jaxproxy-data", "inspect", "baddata", "--limit=0"], ["--limit", "0"]),
+    ("inspect-render-negative", ["jaxproxy-data", "inspect", "baddata", "--render=-1"],
+     ["--render", "-1"]),
+    # jaxproxy-data preset-files
+    ("preset-files-import-no-out", [*IMPORT, "text.txt"], ["--out"]),
+    ("preset-files-import-missing", [*IMPORT, "nope.syx", "--out=p.json"], ["files", "nope.syx"]),
+    ("preset-files-import-is-folder", [*IMPORT, "empty", "--out=p.json"], ["files", "empty"]),
+    ("preset-files-import-garbage", [*IMPORT, "text.txt", "--out=p.json"], ["files", "text.txt"]),
+    ("preset-files-import-out-is-folder", [*IMPORT, "text.txt", "--out=empty"],
+     ["--out", "empty"]),
+    ("preset-files-process-no-report", [*PROCESS, "text.txt", "--out=k.json"], ["--report"]),
+    ("preset-files-process-missing", [*PROCESS, "nope.json", "--out=k.json", "--report=r.json"],
+     ["presets", "nope.json"]),
+    ("preset-files-process-garbage", [*PROCESS, "text.txt", "--out=k.json", "--report=r.json"],
+     ["presets", "text.txt"]),
+    ("preset-files-export-missing", [*EXPORT, "nope.json", "--out=b.syx"], ["source", "nope.json"]),
+    ("preset-files-export-garbage", [*EXPORT, "text.txt", "--out=b.syx"], ["source", "text.txt"]),
+    ("preset-files-export-out-is-folder", [*EXPORT, "text.txt", "--out=empty"], ["--out", "empty"]),
+    # jaxproxy-data audio-models (the weights cache is $JAXPROXY_CACHE, inside the row's folder)
+    ("audio-models-fetch-no-model", ["jaxproxy-data", "audio-models", "fetch"], ["models"]),
+    ("audio-models-fetch-source-missing", [*FETCH, "--source=nope.pt"], ["--source", "nope.pt"]),
+    ("audio-models-fetch-source-is-folder", [*FETCH, "--source=empty"], ["--source", "empty"]),
+    ("audio-models-fetch-source-garbage", [*FETCH, "--source=ckpt.pt"],
+     ["--source", "ckpt.pt", "not a PyTorch checkpoint"]),
+    ("audio-models-embed-no-out", [*EMBED, "text.txt"], ["--out"]),
+    ("audio-models-embed-missing", [*EMBED, "nope.npy", "--out=e.npy"], ["clips", "nope.npy"]),
+    ("audio-models-embed-is-folder", [*EMBED, "empty", "--out=e.npy"], ["clips", "empty"]),
+    ("audio-models-embed-garbage", [*EMBED, "text.txt", "--out=e.npy"], ["clips", "text.txt"]),
+    # jaxproxy-data ood
+    ("ood-gm-no-out", ["jaxproxy-data", "ood", "gm"], ["--out"]),
+    ("ood-gm-soundfont-missing", [*GM, "--soundfont=nope.sf2"], ["--soundfont", "nope.sf2"]),
+    ("ood-gm-soundfont-is-folder", [*GM, "--soundfont=empty"], ["--soundfont", "empty"]),
+    ("ood-gm-soundfont-garbage", [*GM, "--soundfont=text.txt"],
+     ["--soundfont", "text.txt", "not a SoundFont"]),
+    ("ood-gm-out-is-file", ["jaxproxy-data", "ood", "gm", "--out=text.txt"], ["--out", "text.txt"]),
+    ("ood-nsynth-no-root", ["jaxproxy-data", "ood", "nsynth", "--out=o"], ["root"]),
+    ("ood-nsynth-missing", ["jaxproxy-data", "ood", "nsynth", "nope", "--out=o"], ["root", "nope"]),
+    ("ood-nsynth-is-file", ["jaxproxy-data", "ood", "nsynth", "text.txt", "--out=o"],
+     ["root", "text.txt"]),
+    ("ood-nsynth-garbage", ["jaxproxy-data", "ood", "nsynth", "badnsynth", "--out=o"],
+     ["root", "badnsynth", "examples.json"]),
+    # jaxproxy-data beam (the generation flags; Beam's own options come after `--`)
+    ("beam-no-out", ["jaxproxy-data", "beam", *GENERATE[2:]], ["--out"]),
+    ("beam-weights-missing", ["jaxproxy-data", "beam", *GENERATE[2:], "--audio-model=mn04",
+                              "--weights=nope.pt", "--out=o"], ["--weights", "nope.pt"]),
+    ("beam-out-is-file", ["jaxproxy-data", "beam", *GENERATE[2:], "--out=text.txt"],
+     ["--out", "text.txt"]),
+    ("beam-weights-garbage", ["jaxproxy-data", "beam", *GENERATE[2:], "--audio-model=mn04",
+                              "--weights=ckpt.pt", "--out=o"], ["--weights", "ckpt.pt"]),
+    # jaxproxy-data upgrade
+    ("upgrade-no-folder", ["jaxproxy-data", "upgrade"], ["folder"]),
+    ("upgrade-missing", ["jaxproxy-data", "upgrade", "nope"], ["folder", "nope"]),
+    ("upgrade-is-file", ["jaxproxy-data", "upgrade", "text.txt"], ["folder", "text.txt"]),
+    ("upgrade-garbage", ["jaxproxy-data", "upgrade", "baddata"],
+     ["folder", "baddata", "metadata.json"]),
 ]  # fmt: skip
 
 
@@ -156,7 +255,8 @@ def _snapshot(folder) -> dict[str, tuple[int, int]]:
 def _run(argv: list[str], cwd) -> subprocess.CompletedProcess:
     entry = {"jaxproxy": "main", "jaxproxy-data": "data_main"}[argv[0]]
     code = f"import sys; from jaxproxy.cli import {entry}; sys.exit({entry}())"
-    env = {**os.environ, "PYTHONPATH": ROOT}
+    # The weights cache inside the row's folder: a download that stays would show as a change.
+    env = {**os.environ, "PYTHONPATH": ROOT, "JAXPROXY_CACHE": os.path.join(cwd, ".cache")}
     return subprocess.run(
         [sys.executable, "-c", code, *argv[1:]],
         cwd=cwd,

@@ -87,3 +87,10 @@ def test_beam_help_says_what_goes_after_the_separator():
     text = " ".join(done.stdout.split())
     assert "-- [Beam pipeline options]" in text
     assert "Everything after `--` goes to Beam unchanged as pipeline options" in text
+
+
+@pytest.mark.parametrize("name", sorted(cli.DATA_COMMANDS))
+def test_data_subcommand_help_exits_0_under_the_name_typed(name):
+    done = _run("data_main", name, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: jaxproxy-data {name}"), done.stdout[:200]

@@ -70,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     prog = f"{parser.prog} {args.command}"
+    problem = out_dir_problem(args.out)
     if args.command == "gm":
-        problem = in_file_problem(args.soundfont, "--soundfont", "soundfont")
+        problem = problem or in_file_problem(args.soundfont, "--soundfont", "soundfont")
         if problem is None and (content := gm_notes.soundfont_problem(args.soundfont)):
             problem = f"--soundfont {args.soundfont}: {content}"
     else:
-        problem = in_dir_problem(args.root, "root", "NSynth folder")
-    problem = problem or out_dir_problem(args.out)
+        problem = problem or in_dir_problem(args.root, "root", "NSynth folder")
     if problem:
         return fail(prog, problem)
     try:

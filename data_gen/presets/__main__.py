@@ -100,7 +100,8 @@ def _path_problems(args: argparse.Namespace) -> list[str | None]:
     """Why the paths given cannot be read or written, checked before any is touched."""
     if args.command == "import":
         key_map = args.diva_key_map and in_file_problem(args.diva_key_map, "--diva-key-map")
-        return [*(in_file_problem(f, "files") for f in args.files), key_map]
+        return [*(in_file_problem(f, "files") for f in args.files), key_map,
+                out_file_problem(args.out)]  # fmt: skip
     if args.command == "process":
         written = [args.out, args.report, *([args.vectors] if args.vectors else [])]
         return [in_file_problem(args.presets, "presets", "presets JSON"),

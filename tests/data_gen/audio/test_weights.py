@@ -108,3 +108,42 @@ def test_cli_fetch_into_cache(checkpoint, cache, capsys):
     assert capsys.readouterr().out.count("loads") == 2
     # Offline afterwards: the default weights come from the cache.
     assert digest[:16] in get_audio_model("mn04", device="cpu").version
+
+
+def test_a_file_that_is_not_a_checkpoint_is_one_error_naming_it(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not weights\n")
+    with pytest.raises(ValueError, match=r"notes.txt: not a PyTorch checkpoint \(\w+\)$"):
+        get_audio_model("mn04", weights=str(text), device="cpu")
+
+
+@pytest.mark.parametrize("what", ["text", "other width"])
+def test_a_download_that_does_not_load_never_enters_the_cache(tmp_path, cache, what):
+    source = tmp_path / "w.pt"
+    if what == "text":
+        source.write_text("not weights\n")
+    else:  # a real checkpoint, of mn10
+        torch.save(init_random(MobileNetV3(1.0), seed=0).state_dict(), source)
+    with pytest.raises(weights.CheckpointError, match="w.pt"):
+        get_audio_model("mn04", weights=source.as_uri(), device="cpu")
+    assert not cache.parent.exists()  # else the default model would pick it up offline
+
+
+def test_cli_fetch_of_a_file_that_does_not_load_is_one_line_and_caches_nothing(
+    tmp_path, cache, capsys
+):
+    from data_gen.audio.__main__ import main
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not weights\n")
+    assert main(["fetch", "mn04", "--source", str(text)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "notes.txt: not a PyTorch checkpoint" in err
+    assert err.startswith("python -m data_gen.audio fetch: error: mn04 --source:")
+    assert not cache.parent.exists()
+
+
+@pytest.mark.parametrize("device", ["bogus", "cuda:7", "gpu0"])
+def test_a_device_this_machine_lacks_is_a_value_error(device):
+    with pytest.raises(ValueError, match=f"device '{device}'"):
+        get_audio_model("mel128", device=device)

@@ -82,3 +82,18 @@ def test_old_layout_is_refused_then_upgraded_by_the_named_command(tmp_path, fmts
         np.testing.assert_array_equal(rows[name], value)
     assert not list(folder.glob("train.*"))  # the old shards are gone
     assert upgrade(folder)["num_examples"] == 12  # a rerun is a no-op
+
+
+def test_upgrade_says_what_it_did_and_nothing_to_do_on_a_current_folder(tmp_path, capsys):
+    from data_gen.dataset.upgrade import main
+
+    folder = tmp_path / "old"
+    _old_folder(folder, _arrays())
+    assert main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "upgraded (rewrote the old layout (format_version 1))" in out
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert main([str(folder)]) == 0  # it used to print "upgraded" here too
+    out = capsys.readouterr().out
+    assert "nothing to do" in out and "upgraded" not in out
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before

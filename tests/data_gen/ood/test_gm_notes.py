@@ -60,3 +60,18 @@ def test_cli_writes_a_target_set_and_refuses_a_missing_soundfont(tmp_path, capsy
     assert main(["gm", "--out", str(bad), "--soundfont", str(tmp_path / "x.sf2")]) == 2
     assert "--soundfont" in (err := capsys.readouterr().err) and "x.sf2: no such" in err
     assert not bad.exists()
+
+
+def test_a_file_that_is_not_a_soundfont_is_refused_before_fluidsynth(tmp_path, capsys):
+    # fluidsynth 2.3 renders with its default soundfont when given one it cannot load (exit 0):
+    # without the check this wrote a target set of FluidR3 pianos labelled with the bad path.
+    garbage = tmp_path / "mine.sf2"
+    garbage.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ")  # a RIFF file, not a SoundFont
+    assert "not a SoundFont" in gm_notes.soundfont_problem(garbage)
+    with pytest.raises(ValueError, match="mine.sf2 is not a SoundFont"):
+        gm_notes.render_chunk([gm_notes.GmNote(0, 60, 100)], garbage, RenderSettings())
+    out = tmp_path / "gm"
+    argv = ["gm", "--out", str(out), "--soundfont", str(garbage), "--programs", "0"]
+    assert main(argv) == 2
+    assert f"--soundfont {garbage}: is not a SoundFont" in capsys.readouterr().err
+    assert not out.exists()

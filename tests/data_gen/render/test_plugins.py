@@ -90,3 +90,22 @@ def test_a_nan_clip_does_not_poison_the_next_renders():
     assert not np.isfinite(renderer.render_one(sampler.sample(587))).all()
     after = renderer.render(sampler.sample_batch(np.arange(3)))
     assert np.isfinite(after).all()
+
+
+def test_use_plugin_refuses_a_folder_or_a_file_that_is_no_plugin_binary(tmp_path, monkeypatch):
+    # DawDreamer would refuse them only inside each render worker, after the dataset folder
+    # was made: the flag check is where they stop now.
+    monkeypatch.setenv("JAXPROXY_PLUGIN_DEXED", "")
+    spec = get_spec("dexed")
+    folder, text = tmp_path / "plugins", tmp_path / "Dexed.so"
+    folder.mkdir()
+    text.write_text("not a plug-in\n")
+    with pytest.raises(ValueError, match=r"--plugin '.*plugins' is a folder, not a plug-in"):
+        use_plugin(spec, folder)
+    with pytest.raises(ValueError, match=r"--plugin '.*Dexed.so' is not a plug-in binary"):
+        use_plugin(spec, text)
+    bundle, binary = tmp_path / "Dexed.vst3", tmp_path / "libdexed.so"
+    bundle.mkdir()
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57))
+    assert use_plugin(spec, bundle) == bundle.resolve()
+    assert use_plugin(spec, binary) == binary.resolve()
