@@ -64,7 +64,11 @@ def _csv(text: str) -> list[str]:
 
 def add_common_flags(p: argparse.ArgumentParser) -> None:
     """The flags of both `generate` and `presets`."""
-    p.add_argument("--synth", default="minisub", help="synth name (data_gen.synths.registry)")
+    p.add_argument(
+        "--synth",
+        default="minisub",
+        help="synth name (data_gen.synths.registry) or a spec file (jaxproxy-data synth describe)",
+    )
     p.add_argument(
         "--audio-model",
         default=None,
@@ -203,10 +207,16 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
         from data_gen.audio.base import resolve_device, resolve_dtype
         from data_gen.render import RenderSettings
         from data_gen.synths.registry import get_spec
+        from data_gen.synths.spec_file import is_spec_file
 
         with about("--synth"):
             spec = get_spec(args.synth)
         _locate_plugin(spec, args.plugin)
+        if is_spec_file(args.synth):  # a file a person edited: refuse a misfit before any work
+            from data_gen.render.probe import check_fits
+
+            with about("--synth"):
+                check_fits(spec, args.plugin)
         args.audio_model = args.audio_model or default_audio_model()
         if args.audio_model not in list_audio_models():
             raise ValueError(

@@ -40,6 +40,7 @@ DATA_COMMANDS: dict[str, Command] = {
     "presets": Command(
         "data_gen.generate", "render a hand-crafted presets JSON as a dataset", ("presets",)
     ),
+    "synth": Command("data_gen.synths", "describe a plug-in or Faust file as a spec file; check"),
     "inspect": Command("data_gen.inspect", "check a dataset; re-render a few examples"),
     "preset-files": Command("data_gen.presets", "import, process, export synth preset files"),
     "audio-models": Command("data_gen.audio", "list audio models; fetch EfficientAT weights"),

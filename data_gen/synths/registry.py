@@ -6,6 +6,7 @@ import functools
 import importlib
 
 from data_gen.synths.spec import SynthSpec
+from data_gen.synths.spec_file import is_spec_file, load_spec_file
 
 # name -> (module, spec builder function). Imported on first use, so a spec whose module is
 # missing or broken only fails when asked for.
@@ -28,12 +29,22 @@ def list_synths() -> list[str]:
     return names
 
 
-@functools.cache
 def get_spec(name: str) -> SynthSpec:
-    """The spec of a registered synth, e.g. "minisub", "dx7" or "diva@paper_era"."""
+    """The spec of a registered synth ("minisub", "dx7", "diva@paper_era") or of a spec file
+    ("path/to/my_synth.json", read anew each time: a person may have edited it)."""
+    if is_spec_file(name):
+        return load_spec_file(name)
+    return _registered_spec(name)
+
+
+@functools.cache
+def _registered_spec(name: str) -> SynthSpec:
     base, _, variant = name.partition("@")
     if base not in _BUILDERS or (variant and variant not in _VARIANTS.get(base, ())):
-        raise ValueError(f"unknown synth {name!r}; known synths: {', '.join(list_synths())}")
+        raise ValueError(
+            f"unknown synth {name!r}; known synths: {', '.join(list_synths())}, "
+            "or a spec file path/to/my_synth.json (jaxproxy-data synth describe)"
+        )
     module_name, builder_name = _BUILDERS[base]
     try:
         module = importlib.import_module(module_name)

@@ -1,0 +1,166 @@
+"""`jaxproxy-data synth describe`: guesses from value texts, amsynth against its hand-written spec,
+and a small Faust synth described, generated and trained as a smoke proxy from its spec file."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from data_gen.synths.amsynth import AMSYNTH_VST_PATH, amsynth_spec
+from data_gen.synths.describe import build_spec, fit_problem
+from data_gen.synths.spec_file import load_spec_file
+
+ROOT = Path(__file__).resolve().parents[3]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+
+# A small polyphonic Faust synth: a menu, a checkbox, a stepped octave, a volume to exclude.
+TINY_DSP = """declare name "tiny";
+import("stdfaust.lib");
+freq = hslider("freq", 440, 20, 20000, 0.01);
+gain = hslider("gain", 0.8, 0, 1, 0.01);
+gate = button("gate");
+wave = nentry("wave[style:menu{'saw':0;'square':1;'sine':2}]", 0, 0, 2, 1);
+octave = hslider("octave", 0, -2, 2, 1);
+sub = checkbox("sub");
+cutoff = hslider("cutoff", 2000, 200, 10000, 1);
+volume = hslider("volume", 0.7, 0, 1, 0.01);
+f = freq * pow(2, octave);
+osc = os.sawtooth(f) * (wave == 0) + os.square(f) * (wave == 1) + os.osc(f) * (wave == 2);
+process = (osc + sub * os.osc(f / 2)) : fi.lowpass(2, cutoff)
+    : *(gain * volume * en.adsr(0.01, 0.1, 0.8, 0.2, gate)) <: _, _;
+"""
+
+
+def _row(index, name, texts, default=0.0):
+    return {"index": index, "plugin_name": name, "label": name, "default": default, "texts": texts}
+
+
+def _sweep(levels, points=101):
+    """Texts of a parameter with `levels` steps (nearest-step rounding) over a sweep."""
+    n = len(levels)
+    return [levels[round(k / (points - 1) * (n - 1))] for k in range(points)]
+
+
+def test_guesses_from_value_texts():
+    rows = [
+        _row(0, "Waveform", _sweep(["Square", "Triangle"])),
+        _row(1, "Chorus", _sweep(["Off", "On"])),
+        _row(2, "LFO Wave", _sweep([str(k) for k in range(5)])),
+        _row(3, "Semitones", _sweep([str(k) for k in range(-12, 13)])),
+        _row(4, "Cutoff", [f"{k / 100:.2f}" for k in range(101)]),
+        _row(5, "Master Volume", [f"{k}" for k in range(101)], default=0.7),
+        _row(6, "Unused", ["0"] * 101),
+        _row(7, "Cutoff", [f"{k}" for k in range(101)]),
+    ]
+    spec, marks = build_spec(rows, "fake", "vst", "/fake.so")
+    by = {p.name: p for p in spec.params}
+    assert (by["Waveform"].kind, by["Waveform"].labels) == ("cat", ("Square", "Triangle"))
+    assert by["Chorus"].kind == "bin" and by["Chorus"].values == (0.0, 1.0)
+    assert (by["LFO Wave"].kind, by["LFO Wave"].cardinality) == ("cat", 5)
+    assert by["LFO Wave"].values == (0.0, 0.25, 0.5, 0.75, 1.0)  # the nearest-step grid
+    assert (by["Semitones"].kind, by["Semitones"].cardinality) == ("num", 25)
+    assert by["Cutoff [4]"].is_continuous and by["Cutoff [7]"].is_continuous
+    assert not by["Master Volume"].used and by["Master Volume"].default == 0.7
+    assert not by["Unused"].used
+    assert marks["Master Volume"]["check"] and "exclusion" in marks["Master Volume"]["why"]
+    # The spec fits the rows it came from; a renamed or mis-indexed parameter does not.
+    answer = {"rows": rows, "texts_at": {"2": ["0", "1", "2", "3", "4"]}}
+    assert fit_problem(spec, answer) is None
+    assert "'LFO Wave'" in fit_problem(spec, {**answer, "texts_at": {"2": ["0", "1", "1", "3"]}})
+    assert "'Semitones': index 3" in fit_problem(spec, {"rows": rows[:3], "texts_at": {}})
+    renamed = [*rows[:4], {**rows[4], "plugin_name": "Brightness"}, *rows[5:]]
+    assert "'Cutoff [4]'" in fit_problem(spec, {"rows": renamed, "texts_at": {}})
+
+
+def _describe(source, out) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "data_gen.synths", "describe", str(source), "--out", str(out)],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(not os.path.exists(AMSYNTH_VST_PATH), reason="amsynth not installed")
+def test_describe_reproduces_the_hand_written_amsynth_spec(tmp_path):
+    out = tmp_path / "amsynth.json"
+    proc = _describe(AMSYNTH_VST_PATH, out)
+    assert proc.returncode == 0, proc.stderr
+    described, hand = load_spec_file(out), amsynth_spec()
+    assert [p.name for p in described.params] == [p.name for p in hand.params]
+    used = [(d, h) for d, h in zip(described.params, hand.params, strict=True) if h.used]
+    differ = [h.name for d, h in used if (d.kind, d.cardinality) != (h.kind, h.cardinality)]
+    # lfo_waveform: the hand-written spec drops its noise and S&H shapes (random every render).
+    assert differ == ["lfo_waveform"]
+    assert 1 - len(differ) / len(used) >= 0.9
+    assert [p.name for p in described.excluded_params] == [p.name for p in hand.excluded_params]
+    for d, h in zip(described.params, hand.params, strict=True):
+        assert d.default == pytest.approx(h.default, abs=1e-6), d.name
+
+
+def test_faust_spec_file_to_smoke_proxy(tmp_path):
+    dsp, spec_file = tmp_path / "tiny.dsp", tmp_path / "tiny.json"
+    dsp.write_text(TINY_DSP)
+    proc = _describe(dsp, spec_file)
+    assert proc.returncode == 0, proc.stderr
+    spec = load_spec_file(spec_file)
+    kinds = {p.name: (p.kind, p.cardinality, p.used) for p in spec.params}
+    assert kinds == {
+        "cutoff": ("num", -1, True),
+        "octave": ("num", 5, True),
+        "sub": ("bin", 2, True),
+        "volume": ("num", -1, False),
+        "wave": ("cat", 3, True),
+    }
+    assert spec.param("wave").labels == ("saw", "square", "sine")
+
+    # A spec that does not fit its DSP is refused with one line naming the parameter.
+    data = json.loads(spec_file.read_text())
+    wave = next(p for p in data["params"] if p["name"] == "wave")
+    wave.update(values=[0.0, 0.25, 0.5, 0.75, 1.0], weights=None, labels=None)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    gen = [sys.executable, "-m", "data_gen.generate", "--audio-model", "mel128", "--workers", "1"]
+    refused = subprocess.run(
+        [*gen, "--synth", str(bad), "--split", "train", "--size", "8", "--seed", "1",
+         "--out", str(tmp_path / "never")],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert len(refused.stderr.strip().splitlines()) == 1 and "'wave'" in refused.stderr
+    assert not (tmp_path / "never").exists()
+
+    for split, size, seed in (("train", 96, 1), ("val", 32, 2)):
+        subprocess.run(
+            [*gen, "--synth", str(spec_file), "--split", split, "--size", str(size),
+             "--seed", str(seed), "--out", str(tmp_path / split), "--no-progress"],
+            cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+    meta = json.loads((tmp_path / "train" / "metadata.json").read_text())
+    assert meta["synth_fingerprint"] == spec.fingerprint()
+
+    workdir = tmp_path / "run"
+    subprocess.run(
+        [sys.executable, "-m", "jaxproxy.main",
+         f"--config=proxy:synth={spec_file},encoder=mlp_oh,audio_model=mel128,smoke",
+         f"--workdir={workdir}", f"--config.train_data={tmp_path / 'train'}",
+         f"--config.val_data={tmp_path / 'val'}"],
+        cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=900,
+    )  # fmt: skip
+    export = tmp_path / "export"
+    subprocess.run(
+        [sys.executable, "-m", "jaxproxy.export", f"--workdir={workdir}", f"--out={export}"],
+        cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    # The spec travels inside the export: it loads without the spec file.
+    spec_file.unlink()
+    carried = json.loads((export / "synth_spec.json").read_text())
+    assert carried["name"] == "tiny" and "review" not in carried
+    assert load_spec_json_fingerprint(carried) == spec.fingerprint()
+
+
+def load_spec_json_fingerprint(data: dict) -> str:
+    from data_gen.synths.spec import SynthSpec
+
+    return SynthSpec.from_json(data).fingerprint()
