@@ -29,6 +29,7 @@ import numpy as np
 
 from benchmarks.render import _cpu_seconds
 from data_gen.audio import get_audio_model
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.production import share_cores_with_workers
 from data_gen.dataset.synthetic import generate
 from data_gen.render import RenderPool, RenderSettings
@@ -91,11 +92,11 @@ def bench(name: str, n: int, workers: int, repeats: int, model_name: str, format
 
         def end_to_end() -> None:
             with tempfile.TemporaryDirectory() as out:
-                meta = generate(
-                    out, spec, settings, model, seed=seed, split="bench", size=n,
+                options = WriterOptions(
                     formats=formats, shard_size=max(n // 4, 1), workers=workers,
                     pool_factory=shared_pool, progress=False,
                 )  # fmt: skip
+                meta = generate(out, spec, settings, model, Part("bench", n, seed), options)
                 assert meta["complete"] and meta["num_examples"] == n
 
         for _ in range(repeats):

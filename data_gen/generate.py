@@ -37,13 +37,12 @@ from data_gen.dataset.synthetic import generate
 from data_gen.dataset.writer import DatasetWriteError
 from data_gen.generation_flags import (
     check_common,
-    check_generation,
     generation_parser,
     load_inputs,
     merge_parser,
+    parse_generation,
     presets_parser,
-    resolve,
-    writer_kwargs,
+    writer_options,
 )
 from data_gen.render.workers import RenderPoolError
 
@@ -69,9 +68,9 @@ def _run_presets(argv: list[str]) -> None:
         spec, presets, render=None, reference_compat=args.reference_compat
     )
     report = write_preset_set(
-        args.out, spec, settings, model, processed.vectors, split=args.split,
-        names=processed.names, sources=processed.sources, processing_report=processed.report,
-        **writer_kwargs(args),
+        args.out, spec, settings, model, processed.vectors, writer_options(args),
+        split=args.split, names=processed.names, sources=processed.sources,
+        processing_report=processed.report,
     )  # fmt: skip
     dropped = processed.report["num_dropped"] + len(report["dropped_at_render"])
     print(f"{args.out}: {report['num_written']} of {len(presets)} presets written, {dropped} "
@@ -120,17 +119,9 @@ def _main(argv: list[str]) -> int:
         _run_presets(argv[1:])
         return 0
     parser = generation_parser()
-    args = parser.parse_args(argv)
-    try:
-        split, size, seed = resolve(args)
-        check_generation(args, size)
-    except ValueError as e:
-        parser.error(str(e))
+    args, part = parse_generation(parser, argv)
     spec, settings, model = load_inputs(parser, args)
-    meta = generate(
-        args.out, spec, settings, model, seed=seed, split=split, size=size,
-        index_start=args.index_start, index_end=args.index_end, **writer_kwargs(args),
-    )  # fmt: skip
+    meta = generate(args.out, spec, settings, model, part, writer_options(args))
     print(
         f"{args.out}: {meta['num_examples']} examples, {len(meta['failed_indices'])} failed, "
         f"{meta['num_rejected']} RMS rejections, complete={meta['complete']}"

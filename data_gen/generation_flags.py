@@ -14,6 +14,7 @@ from pathlib import Path
 from data_gen.command_line import OneLineParser, about, invoked_as, out_dir_problem
 from data_gen.dataset import checks, schema
 from data_gen.dataset import extras as extras_lib
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.production import share_cores_with_workers
 from data_gen.dataset.synthetic import PAPER_PRESETS
 from data_gen.efficientat_cache import default_audio_model
@@ -177,16 +178,30 @@ def merge_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve(args: argparse.Namespace) -> tuple[str, int, int]:
-    """(split, size, seed) from --preset and the explicit flags; raise naming what is missing."""
-    split, size, seed = PAPER_PRESETS.get(args.preset, (None, None, None))
+def resolve(args: argparse.Namespace) -> Part:
+    """The part to generate from --preset and the explicit flags; raise naming what is missing."""
+    paper = PAPER_PRESETS.get(args.preset)
+    split, size, seed = (paper.split, paper.size, paper.seed) if paper else (None, None, None)
     split = args.split or split
     size = args.size if args.size is not None else size
     seed = args.seed if args.seed is not None else seed
     missing = [n for n, v in (("--split", split), ("--size", size), ("--seed", seed)) if v is None]
     if missing:
         raise ValueError(f"give {', '.join(missing)} (or --preset {'|'.join(PAPER_PRESETS)})")
-    return split, size, seed
+    return Part(split, size, seed, args.index_start, args.index_end)
+
+
+def parse_generation(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[argparse.Namespace, Part]:
+    """(flags, the part to generate) for the CLI and the Beam launcher; bad flags exit 2."""
+    args = parser.parse_args(argv)
+    try:
+        part = resolve(args)
+        check_generation(args, part.size)
+    except ValueError as e:
+        parser.error(str(e))
+    return args, part
 
 
 def _locate_plugin(spec, plugin: str | None) -> None:
@@ -241,14 +256,14 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
     return spec, RenderSettings(sample_rate=model.sample_rate, max_resamples=cap), model
 
 
-def writer_kwargs(args: argparse.Namespace) -> dict:
-    """The writer arguments the common flags set."""
-    return dict(
-        formats=args.formats,
+def writer_options(args: argparse.Namespace) -> WriterOptions:
+    """The writer options the common flags set (the one place they are read)."""
+    return WriterOptions(
+        formats=tuple(args.formats),
         shard_size=args.shard_size,
-        workers=args.workers,
         batch_size=args.batch_size,
-        extras=args.extras,
+        extras=tuple(args.extras),
+        workers=args.workers,
         timeout_s=args.timeout,
         progress=not args.no_progress,
     )

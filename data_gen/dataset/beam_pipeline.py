@@ -178,10 +178,10 @@ def run_pipeline(
 def main(argv: Sequence[str] | None = None) -> int:
     from data_gen.command_line import invoked_as
     from data_gen.generation_flags import (
-        check_generation,
         generation_parser,
         load_inputs,
-        resolve,
+        parse_generation,
+        writer_options,
     )
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -197,18 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         " set the parallelism (--workers, --timeout and --no-progress are ignored here). The "
         "module docstring lists Dataflow, Flink and Spark set-ups.",
     )
-    args = parser.parse_args(ours)
-    try:
-        split, size, seed = resolve(args)
-        check_generation(args, size)
-    except ValueError as e:
-        parser.error(str(e))
+    args, part = parse_generation(parser, ours)
     spec, settings, model = load_inputs(parser, args)
-    meta = build_generation_metadata(
-        spec, settings, model, seed=seed, split=split, size=size,
-        index_start=args.index_start, index_end=args.index_end, formats=args.formats,
-        shard_size=args.shard_size, extras=args.extras, batch_size=args.batch_size,
-    )  # fmt: skip
+    meta = build_generation_metadata(spec, settings, model, part, writer_options(args))
     meta = run_pipeline(args.out, meta, weights=args.weights, beam_args=beam_args)
     print(f"{args.out}: {meta['num_examples']} examples, complete={meta['complete']}")
     return 0

@@ -5,18 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from data_gen.dataset.production import (
-    AudioModel,
-    build_generation_metadata,
-    default_pool_factory,
-    run_writer,
-)
+from data_gen.dataset.options import Part, WriterOptions
+from data_gen.dataset.production import AudioModel, build_generation_metadata, run_writer
 from data_gen.render import rms as rms_filter
 
 REPORT_FILE = "preset_report.json"
@@ -28,19 +24,12 @@ def write_preset_set(
     settings,
     model: AudioModel,
     presets_NxP: np.ndarray,
+    options: WriterOptions,
     *,
     split: str = "test",
     names: Sequence[str] | None = None,
     sources: Sequence[str] | None = None,
     processing_report: dict[str, Any] | None = None,
-    formats: Sequence[str] = ("tfrecord",),
-    shard_size: int = 4096,
-    workers: int = 2,
-    batch_size: int = 64,
-    extras: Sequence[str] = (),
-    timeout_s: float = 120.0,
-    pool_factory: Callable[..., Any] = default_pool_factory,
-    progress: bool = True,
 ) -> dict[str, Any]:
     """Render and embed the given presets as they are (no redraw) and write them; return a report.
 
@@ -58,8 +47,7 @@ def write_preset_set(
         raise ValueError(f"{n} presets but {len(names)} names and {len(sources)} sources")
     digest = hashlib.sha256(presets_NxP.tobytes()).hexdigest()[:16]
     meta = build_generation_metadata(
-        spec, settings, model, seed=0, split=split, size=n, formats=formats,
-        shard_size=shard_size, extras=extras, batch_size=batch_size,
+        spec, settings, model, Part(split, n, seed=0), options,
         extra_meta={"preset_set_sha256": digest, "preset_names": names},
     )  # fmt: skip
     drops: dict[int, str] = {}
@@ -73,10 +61,7 @@ def write_preset_set(
                 drops[int(r.index)] = f"render: {r.error}"
             yield r
 
-    final = run_writer(
-        out_dir, meta, results, lambda: pool_factory(spec, settings, workers, timeout_s), model,
-        progress=progress,
-    )  # fmt: skip
+    final = run_writer(out_dir, meta, results, spec, settings, model, options)
     report = {
         "num_presets": n,
         "num_written": final["num_examples"],

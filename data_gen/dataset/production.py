@@ -15,6 +15,7 @@ import numpy as np
 
 from data_gen.dataset import extras as extras_lib
 from data_gen.dataset import schema
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.prefetch import Prefetch
 from data_gen.dataset.writer import DatasetWriter
 
@@ -79,12 +80,6 @@ def share_cores_with_workers(workers: int) -> int:
     threads = max(1, len(os.sched_getaffinity(0)) - workers)
     torch.set_num_threads(threads)
     return threads
-
-
-def default_pool_factory(spec, settings, num_workers: int, timeout_s: float):
-    from data_gen.render import RenderPool
-
-    return RenderPool(spec, settings, num_workers=num_workers, timeout_s=timeout_s)
 
 
 def embed_fixed(model: AudioModel, audio_BxN: np.ndarray, slots: np.ndarray, batch_size: int):
@@ -154,16 +149,9 @@ def build_generation_metadata(
     spec,
     settings,
     model: AudioModel,
+    part: Part,
+    options: WriterOptions,
     *,
-    seed: int,
-    split: str,
-    size: int,
-    index_start: int = 0,
-    index_end: int | None = None,
-    formats: Sequence[str] = ("tfrecord",),
-    shard_size: int = 4096,
-    extras: Sequence[str] = (),
-    batch_size: int = 64,
     extra_meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The metadata a generation run writes (and a rerun must match to resume)."""
@@ -175,24 +163,24 @@ def build_generation_metadata(
     features = schema.make_features(
         spec.num_used,
         model.embedding_dim,
-        {name: extras_lib.shape(name, settings) for name in extras},
+        {name: extras_lib.shape(name, settings) for name in options.extras},
     )
     return schema.build_metadata(
         synth=spec.to_json(),
         synth_fingerprint=spec.fingerprint(),
         render=settings.to_json(),
         audio_model=audio_model_json(model),
-        seed=seed,
-        split=split,
+        seed=part.seed,
+        split=part.split,
         features=features,
-        index_start=index_start,
-        index_end=size if index_end is None else index_end,
-        dataset_size=size,
-        formats=formats,
-        shard_size=shard_size,
+        index_start=part.index_start,
+        index_end=part.end,
+        dataset_size=part.size,
+        formats=options.formats,
+        shard_size=options.shard_size,
         created_by=CREATED_BY,
         extra={
-            "embed_batch_size": batch_size,
+            "embed_batch_size": options.batch_size,
             "renderer": renderer_fingerprint(spec),
             **(extra_meta or {}),
         },
@@ -203,13 +191,14 @@ def run_writer(
     out_dir: str | os.PathLike,
     meta: dict[str, Any],
     results_fn: Callable[[Any, int, int], Iterable[Any]],
-    pool_fn: Callable[[], Any],
+    spec,
+    settings,
     model: AudioModel,
-    *,
-    progress: bool = True,
+    options: WriterOptions,
 ) -> dict[str, Any]:
-    """Open (or resume) `out_dir` for `meta`, stream `results_fn(pool, start, end)` through the
-    audio model in grid batches into the writer, and return the final metadata."""
+    """Open (or resume) `out_dir` for `meta`, stream `results_fn(pool, start, end)` (the pool is
+    `options.make_pool(spec, settings)`) through the audio model in grid batches into the writer,
+    and return the final metadata."""
     writer = DatasetWriter(out_dir, meta)
     if writer.complete:
         writer.close()
@@ -218,10 +207,13 @@ def run_writer(
     start, end = writer.next_index, meta["index_end"]
     batch_size = meta["embed_batch_size"]
     extras = [f["name"] for f in meta["features"][4:]]
-    bar = _progress_bar(progress, meta, start)
+    bar = _progress_bar(options.progress, meta, start)
     rejected_total = failed_total = 0
     try:
-        with pool_fn() as pool, Prefetch(results_fn(pool, start, end), 2 * batch_size) as results:
+        with (
+            options.make_pool(spec, settings) as pool,
+            Prefetch(results_fn(pool, start, end), 2 * batch_size) as results,
+        ):
             for batch in grid_batches(results, batch_size):
                 examples, failed, rejected = examples_from_results(batch, model, batch_size, extras)
                 writer.write_batch(examples, failed, rejected)

@@ -7,6 +7,7 @@ import pytest
 
 from data_gen import generate as cli
 from data_gen import generation_flags
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.production import build_generation_metadata
 from data_gen.dataset.writer import DatasetWriteError, DatasetWriter
 from data_gen.presets.presets_json import ImportedPreset, save_presets
@@ -69,7 +70,11 @@ def test_writer_names_the_folder_it_cannot_create(tmp_path, monkeypatch):
 
     monkeypatch.setattr("pathlib.Path.mkdir", refuse)
     meta = build_generation_metadata(
-        fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), seed=0, split="val", size=4
+        fakes.tiny_spec(),
+        fakes.SETTINGS,
+        fakes.FakeModel(),
+        Part("val", 4, seed=0),
+        WriterOptions(),
     )
     with pytest.raises(DatasetWriteError, match=r"out: cannot write a dataset folder here"):
         DatasetWriter(tmp_path / "out", meta)

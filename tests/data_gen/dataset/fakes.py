@@ -88,8 +88,9 @@ class FakeModel:
         return np.stack([c.mean(1) for c in chunks], axis=1).astype(np.float32)
 
 
-def run(out_dir, *, size=40, seed=3, delay=0.0, fail=(), **kwargs):
-    """Generate a tiny dataset with the fakes; keyword arguments go to `generate`."""
+def run(out_dir, *, size=40, seed=3, delay=0.0, fail=(), index_start=0, index_end=None, **kwargs):
+    """Generate a tiny dataset with the fakes; other keyword arguments are `WriterOptions`."""
+    from data_gen.dataset.options import Part, WriterOptions
     from data_gen.dataset.synthetic import generate
 
     def factory(spec, settings, workers, timeout_s):
@@ -97,10 +98,9 @@ def run(out_dir, *, size=40, seed=3, delay=0.0, fail=(), **kwargs):
 
     kwargs.setdefault("shard_size", 8)
     kwargs.setdefault("batch_size", 4)
-    return generate(
-        out_dir, tiny_spec(), SETTINGS, FakeModel(), seed=seed, split="train", size=size,
-        pool_factory=factory, progress=False, **kwargs,
-    )  # fmt: skip
+    part = Part("train", size, seed, index_start, index_end)
+    options = WriterOptions(pool_factory=factory, progress=False, **kwargs)
+    return generate(out_dir, tiny_spec(), SETTINGS, FakeModel(), part, options)
 
 
 if __name__ == "__main__":  # used by the kill -9 test: python -m ... OUT SIZE DELAY

@@ -8,6 +8,7 @@ import torch
 
 from data_gen.audio.resample import resample
 from data_gen.dataset import reader
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.synthetic import generate
 from jaxproxy.mel import ssm_log_mel
 from tests.data_gen.dataset import fakes
@@ -28,8 +29,8 @@ def test_mel_extra_is_the_ssm_log_mel(tmp_path):
     model = fakes.FakeModel()
     model.sample_rate = 32000
     meta = generate(
-        tmp_path, fakes.tiny_spec(), settings, model, seed=1, split="ssm", size=3,
-        extras=("mel",), batch_size=4, pool_factory=fakes.FakePool, progress=False,
+        tmp_path, fakes.tiny_spec(), settings, model, Part("ssm", 3, seed=1),
+        WriterOptions(extras=("mel",), batch_size=4, pool_factory=fakes.FakePool, progress=False),
     )  # fmt: skip
     assert meta["features"][-1]["shape"] == [128, 1 + (settings.num_samples - 1) // 512]
     _, rows = reader.read_examples(tmp_path)

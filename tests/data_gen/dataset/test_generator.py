@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from data_gen.dataset import reader, shard_io
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.writer import DatasetWriteError
 from tests.data_gen.dataset import fakes
 
@@ -92,8 +93,8 @@ def test_writer_rejects_gaps_and_repeats(tmp_path):
     from data_gen.dataset.writer import DatasetWriter
 
     meta = build_generation_metadata(
-        fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), seed=0, split="val", size=6,
-        shard_size=4,
+        fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), Part("val", 6, seed=0),
+        WriterOptions(shard_size=4),
     )  # fmt: skip
     writer = DatasetWriter(tmp_path, meta)
     with pytest.raises(ValueError, match="continue the run at 0"):
@@ -109,7 +110,11 @@ def test_second_writer_on_a_busy_folder_is_refused(tmp_path):
     from data_gen.dataset.writer import DatasetWriter
 
     meta = build_generation_metadata(
-        fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), seed=0, split="val", size=4
+        fakes.tiny_spec(),
+        fakes.SETTINGS,
+        fakes.FakeModel(),
+        Part("val", 4, seed=0),
+        WriterOptions(),
     )
     first = DatasetWriter(tmp_path, meta)
     with pytest.raises(DatasetWriteError, match="another process is writing"):

@@ -7,7 +7,10 @@ import pytest
 
 from data_gen.dataset import reader
 from data_gen.dataset.handcrafted import write_preset_set
+from data_gen.dataset.options import WriterOptions
 from tests.data_gen.dataset import fakes
+
+OPTIONS = WriterOptions(shard_size=2, batch_size=4, pool_factory=fakes.FakePool, progress=False)
 
 
 def test_preset_set_written_as_given_with_drops_reported(tmp_path):
@@ -22,11 +25,8 @@ def test_preset_set_written_as_given_with_drops_reported(tmp_path):
         fakes.SETTINGS,
         fakes.FakeModel(),
         presets,
+        OPTIONS,
         names=list("abcde"),
-        shard_size=2,
-        batch_size=4,
-        pool_factory=fakes.FakePool,
-        progress=False,
         processing_report={"num_input": 7},
     )
     assert [d["name"] for d in report["dropped_at_render"]] == ["b", "d"]  # silent presets
@@ -45,8 +45,5 @@ def test_preset_set_written_as_given_with_drops_reported(tmp_path):
             fakes.SETTINGS,
             fakes.FakeModel(),
             other,
-            shard_size=2,
-            batch_size=4,
-            pool_factory=fakes.FakePool,
-            progress=False,
+            OPTIONS,
         )

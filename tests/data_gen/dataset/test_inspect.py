@@ -3,6 +3,7 @@
 import numpy as np
 
 from data_gen import inspect
+from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.production import build_generation_metadata
 from data_gen.dataset.writer import DatasetWriter
 from tests.data_gen.dataset import fakes
@@ -18,7 +19,11 @@ def test_stats_and_ok_status(tmp_path, capsys):
 
 def test_nonfinite_values_fail(tmp_path, capsys):
     meta = build_generation_metadata(
-        fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), seed=0, split="val", size=2
+        fakes.tiny_spec(),
+        fakes.SETTINGS,
+        fakes.FakeModel(),
+        Part("val", 2, seed=0),
+        WriterOptions(),
     )
     writer = DatasetWriter(tmp_path, meta)
     writer.write_batch({
