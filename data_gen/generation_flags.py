@@ -234,8 +234,9 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
                 check_fits(spec, args.plugin)
         args.audio_model = args.audio_model or default_audio_model()
         if args.audio_model not in list_audio_models():
-            raise ValueError(
-                f"--audio-model {args.audio_model}: not one of {', '.join(list_audio_models())}"
+            raise ValueError(  # here, so that weights errors below can be said as --weights ones
+                f"--audio-model: unknown audio model {args.audio_model!r}; choose one of "
+                f"{', '.join(list_audio_models())}"
             )
         with about("--device"):
             device = resolve_device(args.device)
