@@ -45,6 +45,7 @@ from data_gen.generation_flags import (
     writer_options,
 )
 from data_gen.render.workers import RenderPoolError
+from data_gen.synths.spec_file import synth_name
 
 
 def _run_presets(argv: list[str]) -> None:
@@ -59,9 +60,11 @@ def _run_presets(argv: list[str]) -> None:
         check_common(args)
         with about("--presets"):  # PresetFileError names the file
             synth, presets = load_presets(args.presets)
+        with about("--synth"):
+            expected = synth_name(args.synth)  # a spec file's presets carry its spec's name
     except ValueError as e:
         parser.error(str(e))
-    if synth != args.synth:
+    if synth != expected:
         parser.error(f"--presets {args.presets}: holds {synth} presets, not {args.synth}")
     spec, settings, model = load_inputs(parser, args)
     processed = process_presets(  # the RMS filter comes next

@@ -31,6 +31,7 @@ from data_gen.presets.processing import process_presets
 from data_gen.render.plugins import use_plugin
 from data_gen.render.pool import pool_render_fn
 from data_gen.synths.registry import get_spec
+from data_gen.synths.spec_file import synth_name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
             for w in caught:
                 print(f"warning: {w.message}", file=sys.stderr)
-            save_presets(args.out, args.synth, presets)
+            save_presets(args.out, synth_name(args.synth), presets)
             repaired = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
             note = (
                 f"; {len(repaired)} out-of-range fields read as Dexed does and clipped"
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             spec = get_spec(args.synth)
             with about("presets"):
                 synth, presets = load_presets(args.presets)
-            _check_synth(args.synth, synth, args.presets)
+            _check_synth(synth_name(args.synth), synth, args.presets)
             if not args.no_render and spec.engine == "vst":
                 use_plugin(spec, args.plugin)
             render = (

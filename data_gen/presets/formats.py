@@ -8,11 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from data_gen.presets import amsynth_bank, diva_h2p, dx7_presets, dx7_sysex, talnm_preset
+from data_gen.presets import (
+    amsynth_bank,
+    diva_h2p,
+    dx7_presets,
+    dx7_sysex,
+    plugin_presets,
+    talnm_preset,
+)
 from data_gen.presets.errors import PresetFileError, PresetWarning
 from data_gen.presets.presets_json import ImportedPreset, save_presets, write_bytes_atomic
 from data_gen.synths.registry import get_spec
 from data_gen.synths.spec import SynthSpec
+from data_gen.synths.spec_file import is_spec_file
 
 READABLE = {
     "dx7": ".syx (cartridges, single voices) or raw packed .dx7",
@@ -21,6 +29,7 @@ READABLE = {
     "talnm": "TAL-NoiseMaker .noisemakerpreset",
     "diva": "Diva .h2p (with a key map)",
 }
+READABLE["spec file (.json)"] = plugin_presets.SUFFIXES
 WRITABLE = {"dx7": ".syx", "dexed": ".syx", "amsynth": ".bank"}
 
 
@@ -65,7 +74,12 @@ def import_files(
     diva_key_map: str | Path | None = None,
     strict: bool = False,
 ) -> list[ImportedPreset]:
-    """All presets of many files, in order; with `lenient`, an unreadable file is skipped."""
+    """All presets of many files, in order; with `lenient`, an unreadable file is skipped.
+
+    A spec file's synth (`jaxproxy-data synth describe`) has its files read by the plug-in.
+    """
+    if is_spec_file(synth):
+        return plugin_presets.read_plugin_presets(get_spec(synth), paths, lenient=lenient)
     out: list[ImportedPreset] = []
     for path in paths:
         try:

@@ -7,7 +7,7 @@ returns one row per parameter: for a VST its name, default (the normalised value
 loading) and value text at `sweep` evenly spaced normalised values; for Faust the slider's
 address, label, range, step, default and the labels of a `style:menu`/`style:radio` declared in
 the DSP source. A request can also ask for the texts at given values (`at`), which is how a spec's
-categories are checked against the plug-in.
+categories are checked against the plug-in, and for the parameter values stored in preset files.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def faust_menus(code: str) -> dict[str, list[str]]:
     return menus
 
 
-def _probe_vst(engine: Any, path: str, sweep: int, at: dict[str, list[float]]) -> dict:
+def _probe_vst(
+    engine: Any, path: str, sweep: int, at: dict[str, list[float]], presets: list[str]
+) -> dict:
     plugin = engine.make_plugin_processor("probe", path)
     size = plugin.get_plugin_parameter_size()
     described = plugin.get_parameters_description()
@@ -73,7 +75,28 @@ def _probe_vst(engine: Any, path: str, sweep: int, at: dict[str, list[float]]) -
                 plugin.set_parameter(i, float(v))
                 texts_at[key].append(plugin.get_parameter_text(i))
             plugin.set_parameter(i, default)
-    return {"rows": rows, "texts_at": texts_at}
+    return {"rows": rows, "texts_at": texts_at, "presets": _read_presets(plugin, size, presets)}
+
+
+# How DawDreamer reads each kind of preset file; anything else is a saved plug-in state.
+_LOADERS = {".fxp": "load_preset", ".fxb": "load_preset", ".vstpreset": "load_vst3_preset"}
+
+
+def _read_presets(plugin: Any, size: int, paths: list[str]) -> list[dict]:
+    """Each preset file loaded into the plug-in in turn: its parameter values, or the error."""
+    out = []
+    for path in paths:
+        loader = getattr(plugin, _LOADERS.get(Path(path).suffix.lower(), "load_state"))
+        try:
+            ok = loader(path)
+        except Exception as e:  # DawDreamer raises RuntimeError or plain Exception
+            out.append({"error": f"{type(e).__name__}: {e}"})
+            continue
+        if ok is False:
+            out.append({"error": f"{loader.__name__} returned False"})
+            continue
+        out.append({"values": [float(plugin.get_parameter(i)) for i in range(size)]})
+    return out
 
 
 def _probe_faust(engine: Any, path: str) -> dict:
@@ -112,7 +135,9 @@ def _worker() -> None:
     engine = daw.RenderEngine(44100, 512)
     with quiet_stderr():  # DawDreamer and plug-ins narrate every load
         if request["engine"] == "vst":
-            answer = _probe_vst(engine, request["path"], request["sweep"], request["at"])
+            answer = _probe_vst(
+                engine, request["path"], request["sweep"], request["at"], request["presets"]
+            )
         else:
             answer = _probe_faust(engine, request["path"])
     answer["seconds"] = time.perf_counter() - start
@@ -126,8 +151,12 @@ def probe(
     sweep: int = DEFAULT_SWEEP,
     at: dict[int, list[float]] | None = None,
     timeout_s: float = 300.0,
+    presets: list[str] | None = None,
 ) -> dict[str, Any]:
     """The parameter rows of the plug-in or Faust file at `path`, read in a child process.
+
+    With `presets` (VST: .fxp/.fxb, .vstpreset, or saved plug-in states), the answer's
+    "presets" holds, per file, the normalised value of every parameter after loading it.
 
     Raises ValueError naming the file when the child crashes, hangs past `timeout_s`, or
     DawDreamer cannot load it.
@@ -139,6 +168,7 @@ def probe(
         "engine": engine,
         "sweep": int(sweep),
         "at": {str(k): [float(v) for v in vs] for k, vs in (at or {}).items()},
+        "presets": [str(p) for p in presets or ()],
     }
     try:
         proc = subprocess.run(
@@ -156,7 +186,7 @@ def probe(
     lines = [s for s in proc.stderr.splitlines() if s.strip()]
     last = lines[-1].strip() if lines else "no message"
     if proc.returncode < 0:
-        raise ValueError(f"{path}: the plug-in crashed while loading (signal {-proc.returncode})")
+        raise ValueError(f"{path}: the plug-in crashed (signal {-proc.returncode})")
     raise ValueError(f"{path}: DawDreamer could not load it ({last})")
 
 

@@ -23,6 +23,11 @@ def is_spec_file(synth: str) -> bool:
     return str(synth).endswith(SUFFIX)
 
 
+def synth_name(synth: str) -> str:
+    """The synth name a `--synth` value stands for: a spec file's spec name, else the value."""
+    return load_spec_file(synth).name if is_spec_file(synth) else synth
+
+
 def load_spec_file(path: str | os.PathLike) -> SynthSpec:
     """The spec in a spec file; ValueError naming the file and what is wrong with it."""
     file = Path(path)

@@ -3,10 +3,12 @@ and a small Faust synth described, generated and trained as a smoke proxy from i
 
 import json
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from data_gen.synths.amsynth import AMSYNTH_VST_PATH, amsynth_spec
@@ -82,12 +84,18 @@ def _describe(source, out) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-@pytest.mark.skipif(not os.path.exists(AMSYNTH_VST_PATH), reason="amsynth not installed")
-def test_describe_reproduces_the_hand_written_amsynth_spec(tmp_path):
-    out = tmp_path / "amsynth.json"
+@pytest.fixture(scope="module")
+def amsynth_file(tmp_path_factory):
+    if not os.path.exists(AMSYNTH_VST_PATH):
+        pytest.skip(f"amsynth plug-in not installed at {AMSYNTH_VST_PATH}")
+    out = tmp_path_factory.mktemp("describe") / "amsynth.json"
     proc = _describe(AMSYNTH_VST_PATH, out)
     assert proc.returncode == 0, proc.stderr
-    described, hand = load_spec_file(out), amsynth_spec()
+    return out
+
+
+def test_describe_reproduces_the_hand_written_amsynth_spec(amsynth_file):
+    described, hand = load_spec_file(amsynth_file), amsynth_spec()
     assert [p.name for p in described.params] == [p.name for p in hand.params]
     used = [(d, h) for d, h in zip(described.params, hand.params, strict=True) if h.used]
     differ = [h.name for d, h in used if (d.kind, d.cardinality) != (h.kind, h.cardinality)]
@@ -97,6 +105,44 @@ def test_describe_reproduces_the_hand_written_amsynth_spec(tmp_path):
     assert [p.name for p in described.excluded_params] == [p.name for p in hand.excluded_params]
     for d, h in zip(described.params, hand.params, strict=True):
         assert d.default == pytest.approx(h.default, abs=1e-6), d.name
+
+
+def _fxp(values) -> bytes:
+    """A VST2 program file (.fxp): big-endian header, 28-byte name, the normalised values."""
+    body = b"FxCk" + struct.pack(">iiii", 1, 0, 1, len(values)) + b"test".ljust(28, b"\0")
+    body += struct.pack(f">{len(values)}f", *values)
+    return b"CcnK" + struct.pack(">i", len(body)) + body
+
+
+def test_presets_from_the_plugins_own_files(amsynth_file, tmp_path):
+    spec = load_spec_file(amsynth_file)
+    rng = np.random.default_rng(0)
+    values = rng.uniform(size=(2, len(spec.params))).astype(np.float32)
+    files = [tmp_path / f"p{k}.fxp" for k in range(2)]
+    for file, row in zip(files, values, strict=True):
+        file.write_bytes(_fxp(row))
+    out = tmp_path / "presets.json"
+    cmd = [sys.executable, "-m", "data_gen.presets", "import", "--synth", str(amsynth_file)]
+    subprocess.run([*cmd, *map(str, files), "--out", str(out)], cwd=ROOT, env=ENV, check=True)
+    saved = json.loads(out.read_text())
+    assert saved["synth"] == spec.name == "amsynth_vst"
+    assert [p["name"] for p in saved["presets"]] == ["p0", "p1"]
+    for preset, row in zip(saved["presets"], values, strict=True):
+        read = preset["parameters"]
+        assert list(read) == [p.name for p in spec.used_params]
+        for p in spec.used_params:  # amsynth snaps a stepped parameter to its nearest step
+            tolerance = 1e-6 if p.is_continuous else 0.5 / (len(p.values) - 1) + 1e-6
+            assert read[p.name] == pytest.approx(float(row[p.index]), abs=tolerance), p.name
+    # A file the plug-in refuses is one line naming it; nothing is written.
+    bad = tmp_path / "bad.fxp"
+    bad.write_bytes(b"not a program")
+    refused = subprocess.run(
+        [*cmd, str(files[0]), str(bad), "--out", str(tmp_path / "never.json")],
+        cwd=ROOT, env=ENV, capture_output=True, text=True,
+    )  # fmt: skip
+    assert refused.returncode == 2 and str(bad) in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "never.json").exists()
 
 
 def test_faust_spec_file_to_smoke_proxy(tmp_path):
