@@ -93,7 +93,7 @@ class RenderShard:
         from data_gen.render import render_example
 
         k, lo, hi = shard
-        extras = [f["name"] for f in self.meta["features"][4:]]
+        extras = schema.extra_names(self.meta)
         results = (render_example(self.renderer, self.sampler, i) for i in range(lo, hi))
         features = schema.features_from_json(self.meta["features"])
         group = ShardGroup(self.out_dir, self.meta, k, lo, hi)

@@ -206,7 +206,7 @@ def run_writer(
         return writer.meta
     start, end = writer.next_index, meta["index_end"]
     batch_size = meta["embed_batch_size"]
-    extras = [f["name"] for f in meta["features"][4:]]
+    extras = schema.extra_names(meta)
     bar = _progress_bar(options.progress, meta, start)
     rejected_total = failed_total = 0
     try:

@@ -67,6 +67,10 @@ class Feature:
         return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
 
 
+# The features every folder holds (DESIGN.md's contract); anything else is an optional extra.
+CONTRACT_FEATURES = ("params", "embedding", "rms", "index")
+
+
 def make_features(
     num_params: int, embedding_dim: int, extras: Mapping[str, Sequence[int]] | None = None
 ) -> list[Feature]:
@@ -84,6 +88,19 @@ def make_features(
 
 def features_from_json(items: Sequence[Mapping[str, Any]]) -> list[Feature]:
     return [Feature(f["name"], f["dtype"], tuple(f["shape"])) for f in items]
+
+
+def feature(meta: Mapping[str, Any], name: str) -> Feature:
+    """The feature `name` of a metadata dict; DatasetError naming the field when it has none."""
+    for f in features_from_json(meta["features"]):
+        if f.name == name:
+            return f
+    raise DatasetError(f"field 'features': no feature {name!r}")
+
+
+def extra_names(meta: Mapping[str, Any]) -> list[str]:
+    """The optional features (beyond the contract's) a metadata dict declares, in its order."""
+    return [f["name"] for f in meta["features"] if f["name"] not in CONTRACT_FEATURES]
 
 
 def record_dtype(features: Sequence[Feature]) -> np.dtype:

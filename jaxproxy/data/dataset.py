@@ -271,6 +271,6 @@ def open_dataset(
     _expect(folder, "audio_model.name", meta["audio_model"].get("name"), expect_audio_model)
     emb_dim = meta["audio_model"].get("embedding_dim")
     _expect(folder, "audio_model.embedding_dim", emb_dim, expect_embedding_dim)
-    num_params = schema.features_from_json(meta["features"])[0].shape[0]
+    num_params = schema.feature(meta, "params").shape[0]
     _expect(folder, "features.params.shape[0]", num_params, expect_num_params)
     return ProxyDataset(folder, meta)

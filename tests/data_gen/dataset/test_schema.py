@@ -34,6 +34,18 @@ def test_records_are_tf_examples_the_proto_parses():
     np.testing.assert_array_equal(ex["mel"], batch["mel"][1])
 
 
+def test_features_are_asked_for_by_name_not_position():
+    # checks.check_metadata finds the contract's features by name, so a folder may list them in
+    # any order; the extras and the preset size must not be read off fixed positions.
+    features = schema.make_features(3, 4, {"mel": (2, 3), "audio": (6,)})
+    meta = {"features": [f.to_json() for f in reversed(features)]}
+    assert schema.extra_names(meta) == ["audio", "mel"]
+    assert schema.feature(meta, "params").shape == (3,)
+    assert schema.feature(meta, "embedding").shape == (4,)
+    with pytest.raises(schema.DatasetError, match="field 'features': no feature 'wav'"):
+        schema.feature(meta, "wav")
+
+
 def test_bulk_decode_matches_tfds_for_every_varint_length():
     features = schema.make_features(3, 4, {"audio": (6,)})
     n = 64
