@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--sweep", type=at_least(3), default=1001, help="normalised values read per parameter"
     )
     d.add_argument("--timeout", type=float, default=300.0, help="seconds before giving up")
+    d.add_argument(
+        "--compare", metavar="SYNTH", help="also compare the guesses with a registered synth's spec"
+    )
     c = sub.add_parser("check", help="refuse a spec file that does not fit its plug-in")
     c.add_argument("spec", help="a spec file (jaxproxy-data synth describe)")
     c.add_argument("--plugin", help="the plug-in file (default: the spec's source)")
@@ -87,6 +90,8 @@ def describe(args: argparse.Namespace) -> None:
     }
     write_spec_file(args.out, spec, review)
     _print_table(spec, marks)
+    if args.compare:
+        _print_comparison(spec, args.compare)
     counts = spec.counts()
     print(
         f"{args.out}: {len(spec.params)} parameters, {counts['used']} used ({counts['num']} num, "
@@ -102,6 +107,32 @@ def _print_table(spec, marks) -> None:
         flags = ("  " if p.used else "x ") + ("? " if marks[p.name]["check"] else "  ")
         print(f"{p.index:4d} {flags}{p.name:<{width}}  {kind:<7} {marks[p.name]['why']}")
     print("(x = excluded, held at its default; ? = a guess to check)")
+
+
+def _kind(t: tuple | None) -> str:
+    """(kind, cardinality, used) as `cat 5`, `num -1 (excluded)`; `-` when absent."""
+    return "-" if t is None else f"{t[0]} {t[1]}" + ("" if t[2] else " (excluded)")
+
+
+def _print_comparison(spec, name: str) -> None:
+    from data_gen.synths.describe import compare_specs
+    from data_gen.synths.registry import get_spec
+
+    rows = compare_specs(spec, get_spec(name))
+    used = [r for r in rows if r["reference"][2]]
+    for r in rows:
+        differs = r["described"] is None or r["described"][2] != r["reference"][2]
+        if differs or (r["reference"][2] and not r["agree"]):
+            print(
+                f"  {r['name']}: {name} {_kind(r['reference'])}, described {_kind(r['described'])}"
+            )
+    same_use = sum(
+        r["described"] is not None and r["described"][2] == r["reference"][2] for r in rows
+    )
+    print(
+        f"against {name}: kind and cardinality agree for {sum(r['agree'] for r in used)} of "
+        f"{len(used)} used parameters; used/excluded agrees for {same_use} of {len(rows)}"
+    )
 
 
 def check(args: argparse.Namespace) -> None:

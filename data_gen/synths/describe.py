@@ -264,3 +264,26 @@ def fit_problem(spec: SynthSpec, answer: dict[str, Any]) -> str | None:
                 f"{same!r} for more than one of them ({len(set(texts))} distinct)"
             )
     return None
+
+
+def compare_specs(described: SynthSpec, reference: SynthSpec) -> list[dict[str, Any]]:
+    """Parameter by parameter, the described guess against a hand-written spec of the same synth.
+
+    Parameters pair up by Faust address, else by name. Each row: name, both (kind, cardinality,
+    used), and `agree` (same kind and cardinality) for a parameter the reference uses.
+    """
+    key = (lambda p: p.address) if reference.engine.startswith("faust") else (lambda p: p.name)
+    guessed = {key(p): p for p in described.params}
+    rows = []
+    for ref in reference.params:
+        got = guessed.get(key(ref))
+        rows.append(
+            {
+                "name": ref.name,
+                "reference": (ref.kind, ref.cardinality, ref.used),
+                "described": None if got is None else (got.kind, got.cardinality, got.used),
+                "agree": got is not None
+                and (got.kind, got.cardinality) == (ref.kind, ref.cardinality),
+            }
+        )
+    return rows
