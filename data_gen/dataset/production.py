@@ -6,15 +6,17 @@ and the Beam pipeline: metadata, fixed-slot embedding batches, the writer loop w
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from data_gen.dataset import checks, schema
 from data_gen.dataset import extras as extras_lib
-from data_gen.dataset import schema
 from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.prefetch import Prefetch
 from data_gen.dataset.writer import DatasetWriter
@@ -198,37 +200,51 @@ def run_writer(
 ) -> dict[str, Any]:
     """Open (or resume) `out_dir` for `meta`, stream `results_fn(pool, start, end)` (the pool is
     `options.make_pool(spec, settings)`) through the audio model in grid batches into the writer,
-    and return the final metadata."""
-    writer = DatasetWriter(out_dir, meta)
-    if writer.complete:
-        writer.close()
-        log.info("%s is already complete", out_dir)
-        return writer.meta
-    start, end = writer.next_index, meta["index_end"]
-    batch_size = meta["embed_batch_size"]
-    extras = schema.extra_names(meta)
-    bar = _progress_bar(options.progress, meta, start)
-    rejected_total = failed_total = 0
-    try:
-        with (
-            options.make_pool(spec, settings) as pool,
-            Prefetch(results_fn(pool, start, end), 2 * batch_size) as results,
-        ):
-            for batch in grid_batches(results, batch_size):
-                examples, failed, rejected = examples_from_results(batch, model, batch_size, extras)
-                writer.write_batch(examples, failed, rejected)
-                rejected_total += sum(rejected.values())
-                failed_total += len(failed)
-                if bar is not None:
-                    bar.update(len(batch))
-                    bar.set_postfix(rejected=rejected_total, failed=failed_total, refresh=False)
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    return writer.close()
+    and return the final metadata.
+
+    The pool starts before the writer opens the folder: a synth that cannot start (a plug-in
+    DawDreamer refuses) ends the run with nothing written. A complete folder needs no pool.
+    """
+    starting = contextlib.nullcontext() if _complete(out_dir) else options.make_pool(spec, settings)
+    with starting as pool:
+        writer = DatasetWriter(out_dir, meta)
+        if writer.complete:
+            writer.close()
+            log.info("%s is already complete", out_dir)
+            return writer.meta
+        start, end = writer.next_index, meta["index_end"]
+        batch_size = meta["embed_batch_size"]
+        extras = schema.extra_names(meta)
+        bar = _progress_bar(options.progress, meta, start)
+        rejected_total = failed_total = 0
+        try:
+            with Prefetch(results_fn(pool, start, end), 2 * batch_size) as results:
+                for batch in grid_batches(results, batch_size):
+                    examples, failed, rejected = examples_from_results(
+                        batch, model, batch_size, extras
+                    )
+                    writer.write_batch(examples, failed, rejected)
+                    rejected_total += sum(rejected.values())
+                    failed_total += len(failed)
+                    if bar is not None:
+                        bar.update(len(batch))
+                        bar.set_postfix(rejected=rejected_total, failed=failed_total, refresh=False)
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        return writer.close()
+
+
+def _complete(out_dir: str | os.PathLike) -> bool:
+    """Whether `out_dir` holds a complete dataset (the writer then checks it is this one)."""
+    if not (Path(out_dir) / schema.METADATA_FILE).is_file():
+        return False
+    with contextlib.suppress(ValueError):  # the writer says what is wrong with it
+        return checks.load_metadata_json(out_dir).get("complete") is True
+    return False
 
 
 def _progress_bar(enabled: bool, meta: dict[str, Any], start: int):

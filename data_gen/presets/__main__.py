@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.synth, args.files, args.lenient, args.diva_key_map, args.strict
                     )
             for w in caught:
-                print(f"warning: {w.message}", file=sys.stderr)
+                print(f"{prog}: warning: {w.message}", file=sys.stderr)
             save_presets(args.out, synth_name(args.synth), presets)
             repaired = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
             note = (

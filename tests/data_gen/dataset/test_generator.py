@@ -121,3 +121,21 @@ def test_second_writer_on_a_busy_folder_is_refused(tmp_path):
         DatasetWriter(tmp_path, meta)
     first.abort()
     DatasetWriter(tmp_path, meta).abort()  # free again
+
+
+def test_a_synth_that_cannot_start_leaves_no_folder_and_a_complete_one_needs_no_pool(tmp_path):
+    from data_gen.dataset.synthetic import generate
+    from data_gen.render.workers import RenderPoolError
+
+    def refuse(spec, settings, workers, timeout_s):  # as a pool whose plug-in will not load
+        raise RenderPoolError("render worker for synth 'tiny' could not start")
+
+    part = Part("train", 16, 3)
+    options = WriterOptions(pool_factory=refuse, progress=False, shard_size=8, batch_size=4)
+    out = tmp_path / "out"
+    with pytest.raises(RenderPoolError):
+        generate(out, fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), part, options)
+    assert not out.exists()  # the writer made metadata.json and .lock before the pool started
+    done = fakes.run(out, size=16)
+    again = generate(out, fakes.tiny_spec(), fakes.SETTINGS, fakes.FakeModel(), part, options)
+    assert again == done

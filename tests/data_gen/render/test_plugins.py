@@ -1,6 +1,7 @@
 """Tests of the plug-in location: --plugin, then $JAXPROXY_PLUGIN_<SYNTH>, then the spec."""
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,18 @@ def test_use_plugin_refuses_a_folder_or_a_file_that_is_no_plugin_binary(tmp_path
     binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57))
     assert use_plugin(spec, bundle) == bundle.resolve()
     assert use_plugin(spec, binary) == binary.resolve()
+
+
+@pytest.mark.skipif(not Path(sys.executable).resolve().is_file(), reason="needs an ELF binary")
+def test_generate_with_a_binary_dawdreamer_refuses_writes_nothing(tmp_path, monkeypatch, capsys):
+    # The header check passes (an ELF file), the render workers cannot load it: one line, and
+    # the pool starts before the writer makes the folder.
+    monkeypatch.setenv("JAXPROXY_PLUGIN_AMSYNTH", "")
+    out = tmp_path / "out"
+    argv = ["--synth", "amsynth", "--audio-model", "mel128", "--split", "t", "--size", "4",
+            "--seed", "0", "--workers", "1", "--no-progress", "--out", str(out),
+            "--plugin", str(Path(sys.executable).resolve())]  # fmt: skip
+    assert generate_main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("python -m data_gen.generate: error: render worker for synth")
+    assert not out.exists()
