@@ -109,7 +109,7 @@ def _main(argv: list[str]) -> int:
             parser,
             *parts,
             out_dir_problem(out),
-            full and f"--out {out}: not empty (merge makes it)",
+            full and f"--out {out}: not empty (merge writes a new or empty folder)",
         )
         try:
             with about("PART", (ValueError, FileNotFoundError)):  # --out is fine: the parts are not

@@ -224,6 +224,10 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
         from data_gen.synths.registry import get_spec
         from data_gen.synths.spec_file import is_spec_file
 
+        with about("--device"):  # first: the default audio model below logs its choice
+            device = resolve_device(args.device)
+        with about("--dtype"):
+            resolve_dtype(args.dtype, device)
         with about("--synth"):
             spec = get_spec(args.synth)
         _locate_plugin(spec, args.plugin)
@@ -238,10 +242,6 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
                 f"--audio-model: unknown audio model {args.audio_model!r}; choose one of "
                 f"{', '.join(list_audio_models())}"
             )
-        with about("--device"):
-            device = resolve_device(args.device)
-        with about("--dtype"):
-            resolve_dtype(args.dtype, device)
         # What is left to go wrong is the weights: given, cached or downloaded (RuntimeError).
         with about(
             "--weights" if args.weights else "--audio-model", (ValueError, OSError, RuntimeError)

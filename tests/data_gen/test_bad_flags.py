@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -94,3 +96,18 @@ def test_preset_files_honour_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_bad_device_is_refused_before_the_default_audio_model_is_chosen(tmp_path):
+    # Without --audio-model the default's choice is logged; a bad --device must still be one
+    # line (a subprocess: the log goes to the real stderr).
+    argv = [*BASE[:2], *BASE[4:], "--device", "bogus", "--out", str(tmp_path / "out")]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": root, "JAXPROXY_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "data_gen.generate", *argv], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "python -m data_gen.generate: error: --device: device 'bogus' is not a torch device "
+        "(cpu, cuda, cuda:1, mps) (see --help)"
+    ]
+    assert not (tmp_path / "out").exists()
