@@ -48,6 +48,7 @@ SMOKE_DATA = ["--config.val_data=empty"]  # never reached: train_data fails firs
 GENERATE = ["jaxproxy-data", "generate", "--synth=minisub", "--audio-model=mel128", "--split=t",
             "--size=4", "--seed=1"]  # fmt: skip
 PRESETS = ["jaxproxy-data", "presets", "--synth=minisub", "--audio-model=mel128"]
+DESCRIBE, CHECK = ["jaxproxy-data", "synth", "describe"], ["jaxproxy-data", "synth", "check"]
 IMPORT = ["jaxproxy-data", "preset-files", "import", "--synth=dx7"]
 PROCESS = ["jaxproxy-data", "preset-files", "process", "--synth=dx7"]
 EXPORT = ["jaxproxy-data", "preset-files", "export", "--synth=dx7"]
@@ -168,6 +169,18 @@ ROWS = [
     ("presets-garbage", [*PRESETS, "--presets=text.txt", "--out=o"], ["--presets", "text.txt"]),
     ("presets-out-is-file", [*PRESETS, "--presets=text.txt", "--out=text.txt"],
      ["--out", "text.txt"]),
+    # jaxproxy-data synth
+    ("synth-describe-no-out", [*DESCRIBE, "text.txt"], ["--out"]),
+    ("synth-describe-missing", [*DESCRIBE, "nope.so", "--out=s.json"],
+     ["PLUGIN_OR_DSP", "nope.so"]),
+    ("synth-describe-is-folder", [*DESCRIBE, "empty", "--out=s.json"],
+     ["PLUGIN_OR_DSP", "empty", "is a folder"]),
+    ("synth-describe-garbage", [*DESCRIBE, "text.txt", "--out=s.json"],
+     ["PLUGIN_OR_DSP", "text.txt", "not a plug-in"]),
+    ("synth-check-no-spec", [*CHECK], ["spec"]),
+    ("synth-check-missing", [*CHECK, "nope.json"], ["SPEC", "nope.json"]),
+    ("synth-check-is-folder", [*CHECK, "empty"], ["SPEC", "empty"]),
+    ("synth-check-garbage", [*CHECK, "text.txt"], ["spec file", "text.txt"]),
     # jaxproxy-data inspect
     ("inspect-no-folder", ["jaxproxy-data", "inspect"], ["folder"]),
     ("inspect-missing", ["jaxproxy-data", "inspect", "nope"], ["folder", "nope"]),
@@ -189,6 +202,7 @@ ROWS = [
      ["presets", "nope.json"]),
     ("preset-files-process-garbage", [*PROCESS, "text.txt", "--out=k.json", "--report=r.json"],
      ["presets", "text.txt"]),
+    ("preset-files-export-no-out", [*EXPORT, "text.txt"], ["--out"]),
     ("preset-files-export-missing", [*EXPORT, "nope.json", "--out=b.syx"], ["source", "nope.json"]),
     ("preset-files-export-garbage", [*EXPORT, "text.txt", "--out=b.syx"], ["source", "text.txt"]),
     ("preset-files-export-out-is-folder", [*EXPORT, "text.txt", "--out=empty"], ["--out", "empty"]),
