@@ -2,7 +2,8 @@
 
     python -m data_gen.generate --synth minisub --audio-model mel128 --split train --size 100000 \
         --seed 500 --out data/minisub_mel128_train [--formats tfrecord,array_record] \
-        [--shard-size 4096] [--workers 2] [--index-start A --index-end B] [--extras mel]
+        [--shard-size 4096] [--workers 2] [--index-start A --index-end B] [--extras mel] \
+        [--keep-workers SECONDS]
     python -m data_gen.generate --preset paper-val --synth minisub --audio-model mel128 --out DIR
     python -m data_gen.generate merge PART [PART ...] --out DIR
     python -m data_gen.generate presets --synth dx7 --presets dx7.json --audio-model mel128 \
@@ -14,10 +15,14 @@ one per machine); `merge` joins the parts after checking they cover every index 
 `presets` takes a presets JSON (`python -m data_gen.presets import ...`), applies the paper's
 processing (used parameters, clip, snap, exact duplicates), then renders each preset as it is,
 drops those whose RMS is outside the range, and writes `preset_report.json` with every drop.
+`--keep-workers` (default 600 s for dx7) leaves the render workers running for the next call,
+which then renders at once instead of compiling dx7's algorithms again
+(`data_gen.render.keepalive`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,6 +38,7 @@ from data_gen.command_line import (
     out_dir_problem,
 )
 from data_gen.dataset.merge import merge
+from data_gen.dataset.options import WriterOptions
 from data_gen.dataset.synthetic import generate
 from data_gen.dataset.writer import DatasetWriteError
 from data_gen.generation_flags import (
@@ -41,6 +47,7 @@ from data_gen.generation_flags import (
     load_inputs,
     merge_parser,
     parse_generation,
+    pool_kwargs,
     presets_parser,
     writer_options,
 )
@@ -71,13 +78,18 @@ def _run_presets(argv: list[str]) -> None:
         spec, presets, render=None, reference_compat=args.reference_compat
     )
     report = write_preset_set(
-        args.out, spec, settings, model, processed.vectors, writer_options(args),
+        args.out, spec, settings, model, processed.vectors, _options(args, spec),
         split=args.split, names=processed.names, sources=processed.sources,
         processing_report=processed.report,
     )  # fmt: skip
     dropped = processed.report["num_dropped"] + len(report["dropped_at_render"])
     print(f"{args.out}: {report['num_written']} of {len(presets)} presets written, {dropped} "
           f"dropped (reasons in {args.out}/preset_report.json)")  # fmt: skip
+
+
+def _options(args, spec) -> WriterOptions:
+    """The flags' writer options, with kept render workers when `--keep-workers` asks for them."""
+    return dataclasses.replace(writer_options(args), **pool_kwargs(args, spec))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +136,7 @@ def _main(argv: list[str]) -> int:
     parser = generation_parser()
     args, part = parse_generation(parser, argv)
     spec, settings, model = load_inputs(parser, args)
-    meta = generate(args.out, spec, settings, model, part, writer_options(args))
+    meta = generate(args.out, spec, settings, model, part, _options(args, spec))
     print(
         f"{args.out}: {meta['num_examples']} examples, {len(meta['failed_indices'])} failed, "
         f"{meta['num_rejected']} RMS rejections, complete={meta['complete']}"

@@ -19,6 +19,9 @@ from data_gen.dataset.production import share_cores_with_workers
 from data_gen.dataset.synthetic import PAPER_PRESETS
 from data_gen.efficientat_cache import default_audio_model
 
+# dx7's workers compile up to 32 algorithms (15-30 s each): kept 10 min for the next split.
+KEEP_COMPILED_S = 600.0
+
 
 def check_common(args: argparse.Namespace) -> None:
     """Flags shared by `generate` and `presets`; raises ValueError naming the flag."""
@@ -31,6 +34,8 @@ def check_common(args: argparse.Namespace) -> None:
             raise ValueError(f"{flag} must be a whole number >= 1, got {value}")
     if not args.timeout > 0:
         raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if args.keep_workers is not None and not args.keep_workers >= 0:
+        raise ValueError(f"--keep-workers must be >= 0 seconds, got {args.keep_workers}")
     schema.check_formats(args.formats)
     try:
         extras_lib.check(args.extras)
@@ -104,6 +109,16 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
         help=f"optional per-example features: {','.join(extras_lib.EXTRAS)}",
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds before a hung render")
+    p.add_argument(
+        "--keep-workers",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="keep the render workers (and what they compiled) alive SECONDS after this call, "
+        "for the next call with the same synth, sample rate and --workers; 0: stop them with "
+        f"this call (default: {KEEP_COMPILED_S:g} for synths that compile a processor per "
+        "routing key, dx7's 32 algorithms; 0 for the others)",
+    )
     p.add_argument("--device", default=None, help="torch device of the audio model")
     p.add_argument(
         "--dtype",
@@ -268,3 +283,15 @@ def writer_options(args: argparse.Namespace) -> WriterOptions:
         timeout_s=args.timeout,
         progress=not args.no_progress,
     )
+
+
+def pool_kwargs(args: argparse.Namespace, spec) -> dict:
+    """The render pool `--keep-workers` asks for (`data_gen.render.keepalive`), as writer kwargs."""
+    keep_s = args.keep_workers
+    if keep_s is None:
+        keep_s = KEEP_COMPILED_S if spec.routing_param is not None else 0.0
+    if keep_s == 0:
+        return {}
+    from data_gen.render.keepalive import kept_pool_factory
+
+    return {"pool_factory": kept_pool_factory(keep_s)}

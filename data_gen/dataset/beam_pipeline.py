@@ -16,10 +16,10 @@ Run locally (DirectRunner, one process per core):
         -- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing
 
 Everything after `--` is standard Beam pipeline options (they set the parallelism; `--workers`,
-`--timeout` and `--no-progress` of the shared flags are ignored here). On a cluster every worker
-needs this project installed (with DawDreamer, torch and, for VST synths, the plug-in), `--out`
-must be a folder all workers and the launcher share (an NFS/Filestore mount, or a FUSE-mounted
-bucket), and audio-model weights a path every worker can read (`--weights`).
+`--timeout`, `--keep-workers` and `--no-progress` of the shared flags are ignored here). On a
+cluster every worker needs this project installed (with DawDreamer, torch and, for VST synths, the
+plug-in), `--out` must be a folder all workers and the launcher share (an NFS/Filestore mount, or a
+FUSE-mounted bucket), and audio-model weights a path every worker can read (`--weights`).
 
 - Dataflow: `-- --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp
   --sdk_container_image=IMAGE` (an image with this project and its system packages), or
@@ -194,8 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         epilog="Everything after `--` goes to Beam unchanged as pipeline options, e.g. "
         "`-- --runner=DirectRunner --direct_num_workers=2 --direct_running_mode=multi_processing`"
         " or `-- --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp`; they"
-        " set the parallelism (--workers, --timeout and --no-progress are ignored here). The "
-        "module docstring lists Dataflow, Flink and Spark set-ups.",
+        " set the parallelism (--workers, --timeout, --keep-workers and --no-progress are ignored "
+        "here). The module docstring lists Dataflow, Flink and Spark set-ups.",
     )
     args, part = parse_generation(parser, ours)
     spec, settings, model = load_inputs(parser, args)

@@ -35,6 +35,7 @@ def _run(argv, capsys):
         (["--batch-size", "-3"], "--batch-size must be a whole number >= 1, got -3"),
         (["--workers", "0"], "--workers must be a whole number >= 1, got 0"),
         (["--timeout", "0"], "--timeout must be > 0 seconds, got 0.0"),
+        (["--keep-workers", "-1"], "--keep-workers must be >= 0 seconds, got -1.0"),
         (["--formats", "parquet"], "--formats must be a comma-separated subset"),
         (["--extras", "wav"], "--extras: unknown extra feature"),
         (["--index-start", "20"], "--index-start 20 / --index-end 16"),
