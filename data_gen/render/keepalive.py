@@ -73,14 +73,11 @@ class KeptPool:
         return self._job(("presets", presets_NxP, indices, return_audio))
 
     def _job(self, request: tuple) -> Iterator[Any]:
-        self._conn.send(request)
         finished = False
         try:
+            self._conn.send(request)
             while True:
-                try:
-                    message = self._conn.recv()
-                except (EOFError, OSError):
-                    raise RenderPoolError(f"render server {self.server_pid} went away") from None
+                message = self._conn.recv()
                 if message[0] == "result":
                     yield message[1]
                 elif message[0] == "done":
@@ -88,6 +85,8 @@ class KeptPool:
                     return
                 else:
                     raise RenderPoolError(f"render server {self.server_pid}: {message[1]}")
+        except (EOFError, OSError):
+            raise RenderPoolError(f"render server {self.server_pid} went away") from None
         finally:
             if not finished:  # results may still be on the way: this connection is spent
                 self._conn.close()
@@ -108,23 +107,26 @@ def kept_pool(
     """The pool server for these arguments (started if none is up), else a pool of this call's
     own when the server is busy with another call."""
     path = server_path(spec, settings, workers, timeout_s)
-    conn, started = _connect(path), False
-    if conn is None:
-        _start_server(path, spec, settings, workers, timeout_s, keep_s)
-        conn, started = _connect(path, wait_s=10.0), True
-    if conn is None:
-        raise RenderPoolError(f"render server {path} did not start (log: {path}.log)")
-    if not conn.poll(START_WAIT_S if started else BUSY_WAIT_S):
-        conn.close()
-        log.warning("render server %s is busy with another call: using a pool of our own", path)
-        return RenderPool(spec, settings, num_workers=workers, timeout_s=timeout_s)
-    try:
-        tag, info = conn.recv()
-    except (EOFError, OSError):
-        raise RenderPoolError(f"render server {path} closed (log: {path}.log)") from None
-    if tag != "ready":
-        raise RenderPoolError(f"render server {path}: {info}")
-    return KeptPool(conn, info)
+    for _ in range(2):  # a server that dies as we connect (killed, idle) is replaced once
+        conn, started = _connect(path), False
+        if conn is None:
+            _start_server(path, spec, settings, workers, timeout_s, keep_s)
+            conn, started = _connect(path, wait_s=10.0), True
+        if conn is None:
+            raise RenderPoolError(f"render server {path} did not start (log: {path}.log)")
+        if not conn.poll(START_WAIT_S if started else BUSY_WAIT_S):
+            conn.close()
+            log.warning("render server %s is busy with another call: using our own pool", path)
+            return RenderPool(spec, settings, num_workers=workers, timeout_s=timeout_s)
+        try:
+            tag, info = conn.recv()
+        except (EOFError, OSError):
+            conn.close()
+            continue
+        if tag != "ready":
+            raise RenderPoolError(f"render server {path}: {info}")
+        return KeptPool(conn, info)
+    raise RenderPoolError(f"render server {path} closed before it served (log: {path}.log)")
 
 
 def kept_pool_factory(keep_s: float):

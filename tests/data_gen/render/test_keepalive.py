@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 
 from data_gen import generate as cli
 from data_gen.audio import get_audio_model
-from data_gen.render import RenderPool, RenderSettings, keepalive
+from data_gen.render import RenderPool, RenderPoolError, RenderSettings, keepalive
 from data_gen.synths.registry import get_spec
 
 SETTINGS = RenderSettings(render_duration=1.0, note_duration=0.5)
@@ -75,3 +77,15 @@ def test_generate_with_kept_workers_writes_the_folder_a_plain_run_writes(spec, t
     assert files[0] == files[1] == files[2]
     settings = RenderSettings(sample_rate=get_audio_model("mel128").sample_rate)
     assert keepalive.stop_server(keepalive.server_path(spec, settings, 1, 120.0))  # it was kept
+
+
+def test_a_killed_server_is_replaced_by_the_next_call(spec) -> None:
+    with keepalive.kept_pool(spec, SETTINGS, 1, 60.0, keep_s=60) as first:
+        killed = first.server_pid
+        assert [r.index for r in first.render_examples(range(2), 3)] == [0, 1]
+        os.kill(killed, signal.SIGKILL)  # mid-call: the call ends with a clear error
+        with pytest.raises(RenderPoolError, match=f"render server {killed} went away"):
+            list(first.render_examples(range(2), 3))
+    with keepalive.kept_pool(spec, SETTINGS, 1, 60.0, keep_s=60) as second:  # stale socket
+        assert second.server_pid != killed
+        assert [r.index for r in second.render_examples(range(2), 3)] == [0, 1]
