@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -26,6 +27,7 @@ import numpy as np
 from absl import app, flags
 from flax import nnx
 
+from jaxproxy import mel as frontend
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.export import flat_weights
 from jaxproxy.logs import setup_cli_logging
@@ -62,29 +64,57 @@ def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best_a_l1") 
     ckpt.close()
     if restored is None:
         raise FileNotFoundError(f"{workdir}/checkpoints/{checkpoint} holds no checkpoint")
-    weights, _ = flat_weights(
-        {"params": restored[0].params, "batch_stats": restored[0].batch_stats}
+    return write_export(
+        out_dir,
+        restored[0].params,
+        restored[0].batch_stats,
+        config=config.to_dict(),
+        spec_json=spec_json,
+        mel_min=facts["mel_min"],
+        mel_max=facts["mel_max"],
+        step=int(restored[2]),
+        checkpoint=checkpoint,
     )
+
+
+def write_export(
+    out_dir: str,
+    params: Any,
+    batch_stats: Any,
+    *,
+    config: Mapping[str, Any],
+    spec_json: Mapping[str, Any],
+    mel_min: float,
+    mel_max: float,
+    step: int,
+    checkpoint: str,
+) -> str:
+    """Writes an export folder (atomically) for an estimator's params and BatchNorm statistics;
+    used by `export_estimator` and by `jaxproxy convert checkpoint` for the reference's."""
+    layout = PresetLayout.from_spec_json(spec_json)
+    weights, _ = flat_weights({"params": params, "batch_stats": batch_stats})
     info = {
         "format_version": 1,
         "synth": spec_json.get("name"),
-        "mel_min": facts["mel_min"],
-        "mel_max": facts["mel_max"],
-        "mel": {"sample_rate": 32000, "n_fft": 1024, "hop": 512, "n_mels": 128, "db": True},
+        "mel_min": float(mel_min),
+        "mel_max": float(mel_max),
+        "mel": {
+            "sample_rate": frontend.SAMPLE_RATE,
+            "n_fft": frontend.N_FFT,
+            "hop": frontend.HOP,
+            "n_mels": frontend.N_MELS,
+            "db": True,
+        },
         "num_used_params": layout.n_used,
-        "output_width": model.out_dim,
-        "step": int(restored[2]),
+        "output_width": int(layout.used_widths.sum()),
+        "step": step,
         "checkpoint": checkpoint,
     }
     tmp = out_dir.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     np.savez(os.path.join(tmp, WEIGHTS_FILE), **weights)
-    for name, payload in (
-        (CONFIG_FILE, config.to_dict()),
-        (SPEC_FILE, spec_json),
-        (INFO_FILE, info),
-    ):
+    for name, payload in ((CONFIG_FILE, config), (SPEC_FILE, spec_json), (INFO_FILE, info)):
         with open(os.path.join(tmp, name), "w") as f:
             json.dump(payload, f, indent=2, default=str)
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -127,7 +157,7 @@ class Estimator:
     def logits(self, mel_BxMxT: Any) -> jax.Array:
         """Used-order logits float32[B, W] (models.estimator)."""
         mel = jnp.asarray(mel_BxMxT, jnp.float32)
-        if mel.ndim != 3 or mel.shape[1] != 128:
+        if mel.ndim != 3 or mel.shape[1] != frontend.N_MELS:
             raise ValueError(
                 f"estimator {self.folder}: log-mel must be float32[B, 128, frames], got "
                 f"{tuple(mel.shape)}"

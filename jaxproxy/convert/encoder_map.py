@@ -1,12 +1,9 @@
 """The reference encoders' state-dict layout (facts section 5) mapped 1:1 onto our NNX encoders.
 
-Linear weights are transposed ((out, in) -> (in, out) kernels); BatchNorm1d's weight, bias and
-running statistics become scale, bias, mean and var (`num_batches_tracked` is not used in eval);
-the GRU's stacked (3H, in) matrices keep their gate order (r, z, n) and go to direction 0
-(`_l0`) and 1 (`_l0_reverse`); the transformer's `in_proj` rows [q; k; v] become the columns of
-our fused q|k|v kernel; the tokenizer's position buffer `pos_encoding.pe` is used as stored.
-Every key must be used exactly once and every one of our variables must be set, else an error
-names the key.
+Linear and BatchNorm1d as in `state_map`; the GRU's stacked (3H, in) matrices keep their gate
+order (r, z, n) and go to direction 0 (`_l0`) and 1 (`_l0_reverse`); the transformer's `in_proj`
+rows [q; k; v] become the columns of our fused q|k|v kernel; the tokenizer's position buffer
+`pos_encoding.pe` is used as stored.
 """
 
 from __future__ import annotations
@@ -15,14 +12,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 from jaxproxy import models
+from jaxproxy.convert.state_map import Path, StateMapper, fill_model
 from jaxproxy.models.layout import PresetLayout
-
-Path = tuple[Any, ...]
 
 
 def detect_encoder(keys: Mapping[str, Any], source: str) -> str:
@@ -105,44 +100,8 @@ def layout_matches(layout: PresetLayout, facts: Mapping[str, Any]) -> bool:
     return facts["n_noncat"] == layout.n_noncat and facts["sum_card"] == layout.sum_card
 
 
-class _Mapper:
-    """Collects (our path -> array) from reference keys, checking shapes and use."""
-
-    def __init__(self, sd: Mapping[str, np.ndarray], ours: Mapping[Path, Any], source: str):
-        self.sd, self.ours, self.source = sd, ours, source
-        self.used: set[str] = set()
-        self.values: dict[Path, np.ndarray] = {}
-
-    def take(self, key: str) -> np.ndarray:
-        if key not in self.sd:
-            raise ValueError(f"{self.source}: missing key {key!r}")
-        self.used.add(key)
-        return self.sd[key]
-
-    def put(self, path: Path, value: np.ndarray, key: str) -> None:
-        if path not in self.ours:
-            raise ValueError(f"{self.source}: key {key!r} has no counterpart ({path}) in our model")
-        want = tuple(self.ours[path].shape)
-        if tuple(value.shape) != want:
-            raise ValueError(
-                f"{self.source}: key {key!r} has shape {tuple(value.shape)}, our "
-                f"{'/'.join(map(str, path))} needs {want}"
-            )
-        self.values[path] = np.asarray(value, np.float32)
-
-    def linear(self, ref: str, path: Path, bias: bool) -> None:
-        self.put((*path, "kernel"), self.take(f"{ref}.weight").T, f"{ref}.weight")
-        if bias:
-            self.put((*path, "bias"), self.take(f"{ref}.bias"), f"{ref}.bias")
-
-    def norm(self, ref: str, path: Path, batch: bool) -> None:
-        names = [("weight", "scale"), ("bias", "bias")]
-        if batch:
-            names += [("running_mean", "mean"), ("running_var", "var")]
-            if f"{ref}.num_batches_tracked" in self.sd:
-                self.take(f"{ref}.num_batches_tracked")  # only used with momentum=None
-        for theirs, mine in names:
-            self.put((*path, mine), self.take(f"{ref}.{theirs}"), f"{ref}.{theirs}")
+class _Mapper(StateMapper):
+    """The encoders' composite parts: tokenizers, highway stacks, the bidirectional GRU."""
 
     def check_offsets(self, key: str, layout: PresetLayout) -> None:
         offsets = self.take(key)
@@ -257,21 +216,11 @@ def build_converted(
     kwargs, out_dim = infer_hyperparameters(encoder, sd, num_heads)
     # Shapes only (no initialiser runs): every variable is then set from the checkpoint.
     model = models.abstract_encoder(encoder, layout, out_dim, **kwargs)
-    flat = list(nnx.to_flat_state(nnx.state(model)))
-    ours = {path: variable.get_value() for path, variable in flat}
-    mapper = _Mapper(sd, ours, source)
-    _MAPPERS[encoder](mapper, layout, kwargs["num_layers"])
-    extra = sorted(set(sd) - mapper.used)
-    if extra:
-        raise ValueError(
-            f"{source}: extra key {extra[0]!r} ({len(extra)} unused keys: {extra[:4]})"
-        )
-    unset = [path for path in ours if path not in mapper.values]
-    if unset:
-        raise ValueError(
-            f"{source}: nothing in the checkpoint sets our {'/'.join(map(str, unset[0]))}"
-        )
-    updated = [(p, v.replace(jnp.asarray(mapper.values[p]))) for p, v in flat]
-    nnx.update(model, nnx.from_flat_state(updated))
-    model.eval()
+    fill_model(
+        model,
+        sd,
+        source,
+        lambda mapper: _MAPPERS[encoder](mapper, layout, kwargs["num_layers"]),
+        _Mapper,
+    )
     return model, encoder, kwargs, out_dim

@@ -1,8 +1,10 @@
-"""PyTorch encoders whose state_dict has the reference's layout (facts section 5), for the tests.
+"""PyTorch models whose state_dict has the reference's layout (facts sections 5, 9.2), for tests.
 
 Module names and nesting follow the reference's MlpBuilder / TfmBuilder (embedding_layer, blocks,
-head, tokenizer, encoder) so `state_dict()` keys and shapes are the ones its checkpoints hold;
-the math is the paper's. Written for these tests from the facts digest, not copied.
+head, tokenizer, encoder) and its sound-matching EstimatorNet (enc_nn, features_mixer_cnn, mlp)
+so `state_dict()` keys and shapes are the ones its checkpoints hold; `lightning_checkpoint` is
+the structure Lightning saves around them. The math is the paper's. Written for these tests from
+the facts digest, not copied.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -156,3 +159,75 @@ def reference_encoder(name: str, layout, out_dim: int, size: dict) -> nn.Module:
         d = size["d_token"]
         return TfmBuilder(layout, out_dim, d, size["num_layers"], size["num_heads"], size["d_ff"])
     raise ValueError(name)
+
+
+class EstimatorNet(nn.Module):
+    """The sound-matching estimator (facts 9.2): strided convolutions (k5 then k4, stride 2,
+    padding 2), LeakyReLU(0.1), BatchNorm2d after the activation from the second convolution on,
+    a 1x1 convolution to `d_final`, global average pooling, Dropout(0.3), Linear, BatchNorm1d.
+    Its input is the log-mel already min-max scaled to [-1, 1], as the reference's dataset
+    serves it."""
+
+    def __init__(self, out_dim: int, channels=(8, 16, 32, 64, 128, 256, 512), d_final=2048):
+        super().__init__()
+        chans, layers = (1, *channels), []
+        for i in range(len(channels)):
+            k = 5 if i == 0 else 4
+            layers += [nn.Conv2d(chans[i], chans[i + 1], k, stride=2, padding=2), nn.LeakyReLU(0.1)]
+            if i > 0:
+                layers.append(nn.BatchNorm2d(chans[i + 1]))
+        self.enc_nn = nn.Sequential(*layers)
+        self.features_mixer_cnn = nn.Sequential(nn.Conv2d(chans[-1], d_final, 1), nn.LeakyReLU(0.1))
+        self.mlp = nn.Sequential(
+            nn.Dropout(0.3), nn.Linear(d_final, out_dim), nn.BatchNorm1d(out_dim)
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d | nn.Linear):
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="leaky_relu", a=0.1)
+
+    def forward(self, scaled_mel_BxMxT):
+        x = self.features_mixer_cnn(self.enc_nn(scaled_mel_BxMxT.unsqueeze(1)))
+        x = F.avg_pool2d(x, kernel_size=x.shape[2:]).view(x.shape[0], -1)
+        return self.mlp(x)
+
+
+class SoundMatchingModule(nn.Module):
+    """The state-holding attributes of the reference's sound-matching Lightning module: the
+    estimator and the frozen proxy (None in its PLoss runs, then absent from the state dict)."""
+
+    def __init__(self, estimator: nn.Module, synth_proxy: nn.Module | None):
+        super().__init__()
+        self.estimator = estimator
+        self.synth_proxy = synth_proxy
+
+
+def lightning_checkpoint(module: nn.Module, epoch: int, global_step: int) -> dict:
+    """The dict Lightning 2.2's ModelCheckpoint saves for `module` trained with AdamW and
+    ReduceLROnPlateau (one optimizer step taken, so its state holds moments). No
+    `hyper_parameters`: the reference's modules never call save_hyperparameters."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=7e-3, betas=(0.86, 0.98), eps=1e-8, weight_decay=0.01)
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=5)
+    scheduler.step(1.7)
+    progress = {"total": {"ready": global_step, "completed": global_step}}
+    return {
+        "epoch": epoch,
+        "global_step": global_step,
+        "pytorch-lightning_version": "2.2.3",
+        "state_dict": module.state_dict(),
+        "loops": {"fit_loop": {"state_dict": {}, "epoch_progress": progress}},
+        "callbacks": {
+            "ModelCheckpoint{'monitor': 'val/loss/total', 'mode': 'min'}": {
+                "monitor": "val/loss/total",
+                "best_model_score": torch.tensor(1.6251),
+                "best_model_path": f"/ckpt/e{epoch}.ckpt",
+                "dirpath": "/ckpt",
+                "best_k_models": {f"/ckpt/e{epoch}.ckpt": torch.tensor(1.6251)},
+            }
+        },
+        "optimizer_states": [optimizer.state_dict()],
+        "lr_schedulers": [scheduler.state_dict()],
+    }

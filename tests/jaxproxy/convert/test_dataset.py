@@ -113,7 +113,7 @@ def test_bad_reference_folders_are_one_line_errors(tmp_path, capsys):
     assert "\n" not in err and "synth_parameters_20_29.pkl starts at 20, expected 10" in err
     assert not (tmp_path / "o2").exists()
     assert main(["dataset", str(tmp_path / "nothing"), "--out", str(tmp_path / "o3")]) == 2
-    assert "configs.pkl not found" in capsys.readouterr().err
+    assert "nothing: no such reference dataset folder" in capsys.readouterr().err
     split = tmp_path / "split"  # a bad second split: nothing of the first is written either
     split.mkdir()
     _save(split / "configs.pkl", _configs("talnm", 12, 0))
