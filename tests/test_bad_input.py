@@ -286,7 +286,7 @@ PENDING: dict[str, str] = {
     row_id: "issue 23 items 5, 6, 8, 11, 12: being fixed (jaxproxy side)"
     for row_id, *_ in ROWS
     if row_id.split("-")[0] in ("train", "export", "evaluate", "match")
-} | {row_id: "issue 23 item 7 (convert)" for row_id, *_ in ROWS if row_id.startswith("convert")}
+}
 
 
 def _params():

@@ -67,9 +67,7 @@ def read_mel_stats(path: str | os.PathLike, unsafe_pickle: bool = False) -> tupl
         path = found[0]
     raw = torch_files.torch_load(path, unsafe_pickle)
     if not isinstance(raw, dict):
-        raise ValueError(
-            f"{path}: expected a dict of min/max/mean/std, got {type(raw).__name__}"
-        )
+        raise ValueError(f"{path}: expected a dict of min/max/mean/std, got {type(raw).__name__}")
     return _min_max(raw, str(path))
 
 

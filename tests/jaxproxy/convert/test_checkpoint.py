@@ -11,6 +11,7 @@ from jaxproxy.convert import encoder_map
 from jaxproxy.convert.encoder import detect_synth
 from tests.jaxproxy.models.helpers import random_presets, synth_layout
 
+PROG = "python -m jaxproxy.convert checkpoint: error: "  # the one error line's start
 torch = pytest.importorskip("torch")
 from tests.jaxproxy.convert.reference_models import reference_encoder  # noqa: E402
 
@@ -133,7 +134,7 @@ def test_lightning_checkpoint_to_workdir_and_export(tmp_path, capsys):
     np.testing.assert_array_equal(again(jnp.asarray(presets)), proxy(jnp.asarray(presets)))
     assert main(["checkpoint", str(ckpt), "--out", str(tmp_path / "x"), "--synth", "dexed"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("python -m jaxproxy.convert checkpoint: error: ") and "\n" not in err and "not synth 'dexed'" in err
+    assert err.startswith(PROG) and "\n" not in err and "not synth 'dexed'" in err
     assert not (tmp_path / "x").exists()
 
 
@@ -181,6 +182,6 @@ def test_unreadable_checkpoints_are_one_line_exit_2(tmp_path, capsys, kind):
     expected = _bad_checkpoint(kind, ckpt)
     assert main(["checkpoint", str(ckpt), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("python -m jaxproxy.convert checkpoint: error: ") and "\n" not in err, err
+    assert err.startswith(PROG) and "\n" not in err, err
     assert f"{ckpt}: " in err and expected in err
     assert sorted(p.name for p in tmp_path.iterdir()) == [ckpt.name]  # nothing written
