@@ -105,14 +105,19 @@ def _probe_faust(engine: Any, path: str) -> dict:
     code = Path(path).read_text()
     processor, _ = compile_poly(engine, "probe", code, repr(path))
     menus = faust_menus(code)
+    described = processor.get_parameters_description()
+    # A slider's name is its address below the group all share ("/Polyphonic/Voices/<dsp>/"):
+    # unique, and its group words ("Operator_1/Key_Scaling/...") inform the guess.
+    prefix = os.path.commonpath([d["name"] for d in described]) if len(described) > 1 else ""
     rows = []
-    for d in processor.get_parameters_description():
+    for d in described:
         label = str(d.get("label") or d["name"].rsplit("/", 1)[-1])
+        name = d["name"][len(prefix) :].strip("/") if prefix else label
         rows.append(
             {
                 "index": int(d["index"]),
                 "plugin_name": d["name"],
-                "label": label,
+                "label": name,
                 "address": d["name"],
                 "min": float(d["min"]),
                 "max": float(d["max"]),
@@ -179,7 +184,9 @@ def probe(
             timeout=timeout_s,
         )
     except subprocess.TimeoutExpired:
-        raise ValueError(f"{path}: not described within {timeout_s:g} s (plug-in hung)") from None
+        raise ValueError(
+            f"{path}: not loaded within {timeout_s:g} s (hung, or slow: raise --timeout)"
+        ) from None
     for line in proc.stdout.splitlines():
         if line.startswith(_MARK) and proc.returncode == 0:
             return json.loads(line[len(_MARK) :])

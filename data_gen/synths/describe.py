@@ -42,7 +42,7 @@ SELECTOR_WORDS = _words(
     "src dest destination target routing route model"
 )
 EXCLUDE_WORDS = _words(
-    "master vol volume tune tuning transpose midi channel poly polyphony voices voice "
+    "master vol volume tuning transpose midi channel poly polyphony voices voice "
     "unison portamento porta glide legato keyboard kbd key keytrack keyfollow vel "
     "velocity send sends bend pitchbend"
 )
