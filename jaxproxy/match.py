@@ -101,7 +101,7 @@ def _write(staging: Path, args, spec, clip, presets, audio_KxS, scores, settings
     from jaxproxy.matching import plots
 
     final = "refined" if "refined" in presets else "estimator"
-    preset_name = f"preset{preset_suffix(spec.name)}"
+    preset_name = f"preset{preset_suffix(spec)}"
     write_preset(spec, presets[final], staging / preset_name, f"match {args.sound.stem}"[:40])
     rate = settings.sample_rate
     soundfile.write(staging / "input.wav", clip.audio, rate, subtype="FLOAT")

@@ -31,7 +31,6 @@ from data_gen.presets.processing import process_presets
 from data_gen.render.plugins import use_plugin
 from data_gen.render.pool import pool_render_fn
 from data_gen.synths.registry import get_spec
-from data_gen.synths.spec_file import synth_name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,16 +119,18 @@ def main(argv: list[str] | None = None) -> int:
         return fail(prog, problem)
     warnings.simplefilter("default")
     try:
+        with about("--synth"):
+            spec = get_spec(args.synth)
         if args.command == "import":
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with about("files"):
                     presets = formats.import_files(
-                        args.synth, args.files, args.lenient, args.diva_key_map, args.strict
+                        spec, args.files, args.lenient, args.diva_key_map, args.strict
                     )
             for w in caught:
                 print(f"{prog}: warning: {w.message}", file=sys.stderr)
-            save_presets(args.out, synth_name(args.synth), presets)
+            save_presets(args.out, spec.name, presets)
             repaired = [w for w in caught if issubclass(w.category, OutOfRangeWarning)]
             note = (
                 f"; {len(repaired)} out-of-range fields read as Dexed does and clipped"
@@ -142,10 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.out}{note}"
             )
         elif args.command == "process":
-            spec = get_spec(args.synth)
             with about("presets"):
                 synth, presets = load_presets(args.presets)
-            _check_synth(synth_name(args.synth), synth, args.presets)
+            _check_synth(spec.name, synth, args.presets)
             if not args.no_render and spec.engine == "vst":
                 use_plugin(spec, args.plugin)
             render = (
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 lenient=args.lenient,
                 reference_compat=args.reference_compat,
             )
-            save_presets(args.out, args.synth, result.to_imported())
+            save_presets(args.out, spec.name, result.to_imported())
             write_json_atomic(args.report, result.report)
             if args.vectors:
                 np.save(args.vectors, result.vectors)
@@ -171,16 +171,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if args.source.suffix == ".npy":
                 names = args.names.read_text().splitlines() if args.names else None
-                spec = get_spec(args.synth)
                 with about("source"):
                     vectors = _load_vectors(args.source)
                 presets = formats.vectors_to_presets(spec, vectors, names)
             else:
                 with about("source"):
                     synth, presets = load_presets(args.source)
-                _check_synth(args.synth, synth, args.source)
+                _check_synth(spec.name, synth, args.source)
             written = formats.export_presets(
-                args.synth, presets, args.out, single=args.single, split=args.split
+                spec, presets, args.out, single=args.single, split=args.split
             )
             print(f"{len(presets)} presets -> {', '.join(map(str, written))}")
     except (PresetFileError, ValueError, OSError, RuntimeError) as err:  # RenderPoolError too

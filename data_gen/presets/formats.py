@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,77 +19,140 @@ from data_gen.presets import (
 )
 from data_gen.presets.errors import PresetFileError, PresetWarning
 from data_gen.presets.presets_json import ImportedPreset, save_presets, write_bytes_atomic
-from data_gen.synths.registry import get_spec
+from data_gen.synths.registry import list_synths
 from data_gen.synths.spec import SynthSpec
-from data_gen.synths.spec_file import is_spec_file
 
-READABLE = {
-    "dx7": ".syx (cartridges, single voices) or raw packed .dx7",
-    "dexed": ".syx (cartridges, single voices) or raw packed .dx7",
-    "amsynth": "amsynth .bank",
-    "talnm": "TAL-NoiseMaker .noisemakerpreset",
-    "diva": "Diva .h2p (with a key map)",
+
+@dataclasses.dataclass(frozen=True)
+class PresetFormat:
+    """One synth's preset files: what `import` reads and, with an encoder, what `export` writes."""
+
+    reads: str  # the files it reads, for --help
+    # (spec, paths, lenient, diva_key_map, strict) -> the presets of every file, in order
+    read: Callable[..., list[ImportedPreset]]
+    suffix: str = ".json"  # the file one preset is written to: our presets JSON without encoder
+    encode: Callable[..., bytes] | None = None  # (spec, presets, single, channel) -> file bytes
+    per_file: int | None = None  # presets one written file holds at most (`export --split`)
+
+
+def _each_file(
+    read_one: Callable[..., list[ImportedPreset]],
+) -> Callable[..., list[ImportedPreset]]:
+    """A reader of many files from a reader of one; `lenient` skips an unreadable file."""
+
+    def read(spec, paths, lenient, diva_key_map, strict) -> list[ImportedPreset]:
+        out: list[ImportedPreset] = []
+        for path in paths:
+            try:
+                out += read_one(spec, path, lenient, diva_key_map, strict)
+            except PresetFileError as err:
+                if not lenient:
+                    raise
+                warnings.warn(f"{err} (file skipped)", PresetWarning, stacklevel=3)
+        return out
+
+    return read
+
+
+def _read_dx7(spec, path, lenient, diva_key_map, strict) -> list[ImportedPreset]:
+    voices = dx7_sysex.read_dx7_file(path, lenient, strict)
+    return dx7_presets.voices_to_presets(voices, str(path), spec.name)
+
+
+def _read_diva(spec, path, lenient, diva_key_map, strict) -> list[ImportedPreset]:
+    if diva_key_map is None:
+        raise ValueError(
+            "Diva .h2p values are in Diva's own units: pass a key map "
+            "(JSON {'MODULE:Key': [spec_name, native_min, native_max]})"
+        )
+    return diva_h2p.read_h2p(path, diva_h2p.load_key_map(diva_key_map), lenient)
+
+
+def _encode_dx7(spec, presets, single, channel) -> bytes:
+    template = dx7_presets.spec_template(spec)
+    voices = [
+        dx7_presets.parameters_to_voice(p.parameters, p.name, spec.name, template) for p in presets
+    ]
+    if single:
+        return b"".join(dx7_sysex.encode_single_voice(v, channel) for v in voices)
+    if len(voices) > dx7_sysex.VOICES_PER_CARTRIDGE:
+        raise ValueError(
+            f"{len(voices)} voices do not fit one 32-voice cartridge: write single voices "
+            "or split the presets"
+        )
+    return dx7_sysex.encode_cartridge(voices, channel)
+
+
+def _encode_amsynth(spec, presets, single, channel) -> bytes:
+    bank = [amsynth_bank.from_parameters(p.parameters, p.name) for p in presets]
+    return amsynth_bank.format_amsynth_bank(bank).encode()
+
+
+_DX7 = PresetFormat(
+    ".syx (cartridges, single voices) or raw packed .dx7",
+    _each_file(_read_dx7),
+    ".syx",
+    _encode_dx7,
+    dx7_sysex.VOICES_PER_CARTRIDGE,
+)
+# The registered synths' own formats, by synth name (a variant "diva@x" has its synth's format).
+_OWN = {
+    "dx7": _DX7,
+    "dexed": _DX7,
+    "amsynth": PresetFormat(
+        "amsynth .bank",
+        _each_file(lambda spec, path, lenient, *_: amsynth_bank.read_amsynth_bank(path, lenient)),
+        ".bank",
+        _encode_amsynth,
+    ),
+    "talnm": PresetFormat(
+        "TAL-NoiseMaker .noisemakerpreset",
+        _each_file(
+            lambda spec, path, lenient, *_: talnm_preset.read_noisemaker_preset(path, spec, lenient)
+        ),
+    ),
+    "diva": PresetFormat("Diva .h2p (with a key map)", _each_file(_read_diva)),
 }
-READABLE["spec file (.json)"] = plugin_presets.SUFFIXES
-WRITABLE = {"dx7": ".syx", "dexed": ".syx", "amsynth": ".bank"}
+# Any other spec (a spec file from `jaxproxy-data synth describe`): the plug-in reads its own files.
+_PLUGIN_FILES = PresetFormat(
+    plugin_presets.SUFFIXES,
+    lambda spec, paths, lenient, *_: plugin_presets.read_plugin_presets(
+        spec, paths, lenient=lenient
+    ),
+)
+READABLE = {**{name: f.reads for name, f in _OWN.items()}, "spec file (.json)": _PLUGIN_FILES.reads}
+WRITABLE = {name: f.suffix for name, f in _OWN.items() if f.encode is not None}
 
 
-def _base(synth: str) -> str:
-    return synth.partition("@")[0]
-
-
-def import_file(
-    synth: str,
-    path: str | Path,
-    lenient: bool = False,
-    diva_key_map: str | Path | None = None,
-    strict: bool = False,
-) -> list[ImportedPreset]:
-    """The presets of one file, as `synth`'s raw [0, 1] parameter values.
-
-    DX7/Dexed bytes beyond a field's range are read as Dexed reads them, clipped to the range
-    (warned), unless `strict`.
-    """
-    base = _base(synth)
-    if base in dx7_presets.DX7_SYNTHS:
-        voices = dx7_sysex.read_dx7_file(path, lenient, strict)
-        return dx7_presets.voices_to_presets(voices, str(path), base)
-    if base == "amsynth":
-        return amsynth_bank.read_amsynth_bank(path, lenient)
-    if base == "talnm":
-        return talnm_preset.read_noisemaker_preset(path, get_spec(synth), lenient)
-    if base == "diva":
-        if diva_key_map is None:
-            raise ValueError(
-                "Diva .h2p values are in Diva's own units: pass a key map "
-                "(JSON {'MODULE:Key': [spec_name, native_min, native_max]})"
-            )
-        return diva_h2p.read_h2p(path, diva_h2p.load_key_map(diva_key_map), lenient)
-    raise ValueError(f"no preset reader for synth {synth!r}; readers exist for {sorted(READABLE)}")
+def format_of(spec: SynthSpec) -> PresetFormat | None:
+    """`spec`'s preset files: a registered synth's own format (None when it has none), the
+    plug-in's own files for a user's spec (a spec file)."""
+    own = _OWN.get(spec.name.partition("@")[0])
+    if own is not None or spec.name in list_synths():
+        return own
+    return _PLUGIN_FILES
 
 
 def import_files(
-    synth: str,
+    spec: SynthSpec,
     paths: Sequence[str | Path],
     lenient: bool = False,
     diva_key_map: str | Path | None = None,
     strict: bool = False,
 ) -> list[ImportedPreset]:
-    """All presets of many files, in order; with `lenient`, an unreadable file is skipped.
+    """All presets of many files, in order, as `spec`'s raw [0, 1] parameter values; with
+    `lenient`, an unreadable file is skipped.
 
-    A spec file's synth (`jaxproxy-data synth describe`) has its files read by the plug-in.
+    DX7/Dexed bytes beyond a field's range are read as Dexed reads them, clipped to the range
+    (warned), unless `strict`. A spec file's synth (`jaxproxy-data synth describe`) has its
+    files read by the plug-in.
     """
-    if is_spec_file(synth):
-        return plugin_presets.read_plugin_presets(get_spec(synth), paths, lenient=lenient)
-    out: list[ImportedPreset] = []
-    for path in paths:
-        try:
-            out += import_file(synth, path, lenient, diva_key_map, strict)
-        except PresetFileError as err:
-            if not lenient:
-                raise
-            warnings.warn(f"{err} (file skipped)", PresetWarning, stacklevel=2)
-    return out
+    fmt = format_of(spec)
+    if fmt is None:
+        raise ValueError(
+            f"no preset reader for synth {spec.name!r}; readers exist for {sorted(READABLE)}"
+        )
+    return fmt.read(spec, paths, lenient, diva_key_map, strict)
 
 
 def vectors_to_presets(
@@ -107,34 +171,26 @@ def vectors_to_presets(
 
 
 def encode_presets(
-    synth: str, presets: Sequence[ImportedPreset], single: bool = False, channel: int = 0
+    spec: SynthSpec, presets: Sequence[ImportedPreset], single: bool = False, channel: int = 0
 ) -> bytes:
     """Presets -> the bytes of a file the synth loads. Parameters a preset lacks are held at the
     spec's defaults (for DX7 voices: the excluded fields' held values, INIT VOICE otherwise)."""
-    base = _base(synth)
     if not presets:
         raise ValueError("no preset to write")
-    if base in dx7_presets.DX7_SYNTHS:
-        template = dx7_presets.spec_template(get_spec(synth))
-        voices = [
-            dx7_presets.parameters_to_voice(p.parameters, p.name, base, template) for p in presets
-        ]
-        if single:
-            return b"".join(dx7_sysex.encode_single_voice(v, channel) for v in voices)
-        if len(voices) > dx7_sysex.VOICES_PER_CARTRIDGE:
-            raise ValueError(
-                f"{len(voices)} voices do not fit one 32-voice cartridge: write single voices "
-                "or split the presets"
-            )
-        return dx7_sysex.encode_cartridge(voices, channel)
-    if base == "amsynth":
-        bank = [amsynth_bank.from_parameters(p.parameters, p.name) for p in presets]
-        return amsynth_bank.format_amsynth_bank(bank).encode()
-    raise ValueError(f"no preset writer for synth {synth!r}; writers exist for {sorted(WRITABLE)}")
+    return _writer(spec).encode(spec, presets, single, channel)
+
+
+def _writer(spec: SynthSpec) -> PresetFormat:
+    fmt = format_of(spec)
+    if fmt is None or fmt.encode is None:
+        raise ValueError(
+            f"no preset writer for synth {spec.name!r}; writers exist for {sorted(WRITABLE)}"
+        )
+    return fmt
 
 
 def export_presets(
-    synth: str,
+    spec: SynthSpec,
     presets: Sequence[ImportedPreset],
     path: str | Path,
     single: bool = False,
@@ -143,36 +199,34 @@ def export_presets(
 ) -> list[Path]:
     """Write presets to `path` atomically (nothing is left behind when encoding fails).
 
-    With `split`, DX7 presets beyond one cartridge go to `stem_001.syx`, `stem_002.syx`, ...
-    (32 voices each). Returns the files written.
+    With `split`, presets beyond what one file holds (DX7: one cartridge) go to `stem_001.syx`,
+    `stem_002.syx`, ... (32 voices each). Returns the files written.
     """
     path = Path(path)
-    size = dx7_sysex.VOICES_PER_CARTRIDGE
-    if not (split and _base(synth) in dx7_presets.DX7_SYNTHS and len(presets) > size):
-        write_bytes_atomic(path, encode_presets(synth, presets, single, channel))
+    size = _writer(spec).per_file
+    if not (split and size and len(presets) > size):
+        write_bytes_atomic(path, encode_presets(spec, presets, single, channel))
         return [path]
     chunks = [presets[k : k + size] for k in range(0, len(presets), size)]
-    blobs = [encode_presets(synth, chunk, single, channel) for chunk in chunks]  # all or none
+    blobs = [encode_presets(spec, chunk, single, channel) for chunk in chunks]  # all or none
     paths = [path.with_name(f"{path.stem}_{k:03d}{path.suffix}") for k in range(1, len(blobs) + 1)]
     for out, blob in zip(paths, blobs, strict=True):
         write_bytes_atomic(out, blob)
     return paths
 
 
-def preset_suffix(synth: str) -> str:
+def preset_suffix(spec: SynthSpec) -> str:
     """The file a synth loads one preset from: .syx (DX7/Dexed single voice), .bank (amsynth),
     else our presets JSON (`data_gen.presets export` turns it into other formats)."""
-    base = _base(synth)
-    if base in dx7_presets.DX7_SYNTHS:
-        return ".syx"
-    return ".bank" if base == "amsynth" else ".json"
+    fmt = format_of(spec)
+    return fmt.suffix if fmt is not None else ".json"
 
 
 def write_preset(spec: SynthSpec, vector_P: np.ndarray, path: str | Path, name: str) -> Path:
     """One preset vector (dataset format) -> `path` in the synth's own format, atomically."""
     presets = vectors_to_presets(spec, np.asarray(vector_P, np.float32)[None], [name])
-    if preset_suffix(spec.name) == ".json":
+    if preset_suffix(spec) == ".json":
         save_presets(path, spec.name, presets)
     else:
-        export_presets(spec.name, presets, path, single=True)
+        export_presets(spec, presets, path, single=True)
     return Path(path)

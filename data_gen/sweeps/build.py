@@ -50,7 +50,7 @@ def hand_crafted_presets(spec: SynthSpec, sweeps: SynthSweeps) -> list[ImportedP
             f"{sweeps.synth}: no preset files match {list(sweeps.preset_files)} (install the "
             "package that ships them, e.g. amsynth or hexter)"
         )
-    presets = import_files(spec.name, paths, lenient=True)
+    presets = import_files(spec, paths, lenient=True)
     return process_presets(spec, presets, lenient=True).to_imported()
 
 

@@ -66,7 +66,7 @@ def test_vectors_to_bank():
     rng = np.random.default_rng(1)
     vectors = spec.from_render_values(rng.uniform(size=(3, spec.num_used)))
     presets = formats.vectors_to_presets(spec, vectors, ["a", "b", "c"])
-    text = formats.encode_presets("amsynth", presets).decode()
+    text = formats.encode_presets(spec, presets).decode()
     presets = ab.parse_amsynth_bank(text)
     raw = np.array([[ab.to_parameters(p)[q.name] for q in spec.used_params] for p in presets])
     np.testing.assert_allclose(spec.from_render_values(raw), vectors, atol=1e-5)

@@ -1,5 +1,6 @@
 """Tests of the format dispatch and the `python -m data_gen.presets` command line."""
 
+import dataclasses
 import glob
 import json
 
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 
 from data_gen.presets import dx7_sysex as sx
-from data_gen.presets import formats
+from data_gen.presets import formats, plugin_presets
 from data_gen.presets.__main__ import main
-from data_gen.presets.presets_json import load_presets
+from data_gen.presets.presets_json import load_presets, save_presets
 from data_gen.synths.registry import get_spec
+from data_gen.synths.spec_file import write_spec_file
 
 HEXTER = sorted(glob.glob("/usr/share/hexter/dx7_roms.dx7"))
 
@@ -33,9 +35,9 @@ def _cartridge(tmp_path):
 @pytest.mark.parametrize("synth", ["dx7", "dexed"])
 def test_cartridge_presets_cartridge_byte_identical(tmp_path, synth):
     path, _ = _cartridge(tmp_path)
-    presets = formats.import_file(synth, path)
+    presets = formats.import_files(get_spec(synth), [path])
     assert len(presets) == 32
-    assert formats.encode_presets(synth, presets) == path.read_bytes()
+    assert formats.encode_presets(get_spec(synth), presets) == path.read_bytes()
 
 
 def test_cli_import_process_export(tmp_path, capsys):
@@ -58,7 +60,7 @@ def test_cli_import_process_export(tmp_path, capsys):
     assert main(["export", "--synth", "dx7", str(vectors), "--out", str(syx), "--single"]) == 0
     back = sx.read_dx7_file(syx)
     assert len(back) == len(array) and back[0].name == "preset 1"
-    again = formats.import_file("dx7", syx)
+    again = formats.import_files(get_spec("dx7"), [syx])
     spec = get_spec("dx7")
     raw = np.array([[p.parameters[q.name] for q in spec.used_params] for p in again])
     np.testing.assert_allclose(spec.from_render_values(raw), array, atol=0.5 / 99 + 1e-6)
@@ -110,3 +112,26 @@ def test_cli_reads_out_of_range_bytes_as_dexed_and_counts_them(tmp_path, capsys)
     assert main(["import", "--synth", "dexed", str(cart), "--strict", "--out", str(tmp_path / "s")])
     assert "op1_f_fine=127 (max 99)" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_formats_are_keyed_by_the_spec():
+    assert formats.format_of(get_spec("diva@paper_era")) is formats.format_of(get_spec("diva"))
+    assert formats.format_of(get_spec("dexed")) is formats.format_of(get_spec("dx7"))
+    assert formats.format_of(get_spec("minisub")) is None  # registered, no file format
+    user = dataclasses.replace(get_spec("amsynth"), name="my_amsynth")  # a spec file's synth
+    assert formats.format_of(user).reads == plugin_presets.SUFFIXES  # the plug-in reads them
+    assert (
+        formats.preset_suffix(user) == ".json" and formats.preset_suffix(get_spec("dx7")) == ".syx"
+    )
+
+
+def test_process_names_a_spec_files_presets_by_its_spec(tmp_path):
+    # generate presets --synth SPEC.json takes a presets JSON holding the spec's name, not a path.
+    spec = dataclasses.replace(get_spec("minisub"), name="my_synth")
+    spec_file = tmp_path / "my_synth.json"
+    write_spec_file(spec_file, spec, {})
+    source, out = tmp_path / "in.json", tmp_path / "kept.json"
+    save_presets(source, "my_synth", formats.vectors_to_presets(spec, np.full(spec.num_used, 0.0)))
+    args = ["process", "--synth", str(spec_file), str(source), "--out", str(out), "--no-render"]
+    assert main([*args, "--report", str(tmp_path / "report.json")]) == 0
+    assert load_presets(out)[0] == "my_synth"

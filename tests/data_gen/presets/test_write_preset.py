@@ -14,9 +14,9 @@ from data_gen.synths.sampling import PresetSampler
 def test_native_file_reads_back_to_the_same_preset(tmp_path, synth, suffix):
     spec = get_spec(synth)
     vector = PresetSampler(spec, seed=3).sample(5)
-    assert formats.preset_suffix(synth) == suffix
+    assert formats.preset_suffix(spec) == suffix
     path = formats.write_preset(spec, vector, tmp_path / f"p{suffix}", "matched")
-    (imported,) = formats.import_file(synth, path)
+    (imported,) = formats.import_files(spec, [path])
     assert imported.name == "matched"
     back = process_presets(spec, [imported], render=None).vectors[0]
     # The file's native resolution (DX7: integers 0-99) is all that may differ.
