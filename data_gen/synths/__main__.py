@@ -70,9 +70,10 @@ def source_problem(source: Path) -> str | None:
 
 
 def describe(args: argparse.Namespace) -> None:
+    from data_gen.presets.presets_json import write_json_atomic
     from data_gen.render.probe import probe
     from data_gen.synths.describe import build_spec
-    from data_gen.synths.spec_file import write_spec_file
+    from data_gen.synths.spec_file import spec_file_json
 
     source = Path(args.source).expanduser().resolve()
     engine = "faust" if source.suffix == FAUST_SUFFIX else "vst"
@@ -88,7 +89,7 @@ def describe(args: argparse.Namespace) -> None:
         "Edit kind/values/weights/interval/used in 'params'; this section is never read.",
         "params": marks,
     }
-    write_spec_file(args.out, spec, review)
+    write_json_atomic(args.out, spec_file_json(spec, review))  # whole or not at all
     _print_table(spec, marks)
     if args.compare:
         _print_comparison(spec, args.compare)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +48,3 @@ def load_spec_file(path: str | os.PathLike) -> SynthSpec:
 def spec_file_json(spec: SynthSpec, review: dict[str, Any]) -> dict[str, Any]:
     """The JSON of a spec file: the spec's own JSON plus the `review` section."""
     return {**spec.to_json(), "review": review}
-
-
-def write_spec_file(path: str | os.PathLike, spec: SynthSpec, review: dict[str, Any]) -> None:
-    """Writes the spec file whole or not at all (a temporary file renamed into place)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(spec_file_json(spec, review), indent=1) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        os.unlink(tmp)
-        raise
