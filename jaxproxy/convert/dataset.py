@@ -12,7 +12,9 @@ metadata as `mel_stats`) and `presets.json` / `removed_presets.json` (copied). P
 embeddings are copied bit for bit; `rms` is unknown (NaN). The synth spec comes from
 `configs.pkl`'s synth and parameter count; for Diva, the category indices of
 `osc:noisevolmodsrc` tell the released 24-category data (`diva@paper_era`) from the current code's
-8 (facts 12.1, item 2).
+8 (facts 12.1, item 2). `configs.pkl` holds omegaconf containers (read as plain lists and dicts by
+`torch_files`). The output is written by generation's own `DatasetWriter`, in ArrayRecord and
+TFRecord by default (`--formats`), so TFDS data sources, grain and streaming training read it.
 """
 
 from __future__ import annotations

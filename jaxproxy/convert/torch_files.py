@@ -105,16 +105,35 @@ def _check_looks_like_torch(path: Path) -> None:
         raise ValueError(f"{path}: starts with {head!r}, so it is not {TORCH_FILE}")
 
 
-def _refused_classes(path: Path) -> list[str]:
-    """The classes in the file's pickle that a weights-only load does not accept."""
-    try:
+def _pickle_ops(path: Path) -> list[Any]:
+    """The opcodes of the file's pickles: `data.pkl` of a zip archive, or the first four pickles
+    of the legacy format (magic number, protocol, system info, the object). Raises on damage."""
+    if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            data = next(n for n in archive.namelist() if n.endswith("data.pkl"))
-            ops = list(pickletools.genops(io.BytesIO(archive.read(data))))
-    except (zipfile.BadZipFile, StopIteration, ValueError, OSError):
-        return []
+            names = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+            stream = io.BytesIO(archive.read(names[0])) if names else None
+        if stream is None:
+            raise FileNotFoundError("a zip archive without the data.pkl torch.save writes")
+        count = 1
+    else:
+        stream, count = io.BytesIO(path.read_bytes()), 4
+    return [op for _ in range(count) for op in pickletools.genops(stream)]
+
+
+def _diagnosis(path: Path, unsafe_pickle: bool) -> str | None:
+    """Why torch could not read `path`, from its own pickle opcodes (None: no better answer)."""
+    try:
+        ops = _pickle_ops(path)
+    except FileNotFoundError as err:
+        return f"is {err}"
+    except (ValueError, EOFError, zipfile.BadZipFile, OSError) as err:
+        return f"its pickle is damaged or truncated ({_first_line(err)}), expected {TORCH_FILE}"
+    if unsafe_pickle:
+        return None
     found = {arg.replace(" ", ".") for op, arg, _ in ops if op.name == "GLOBAL"}
-    return sorted(g for g in found if not g.startswith(_ACCEPTED_MODULES))
+    refused = sorted(g for g in found if not g.startswith(_ACCEPTED_MODULES))
+    what = f"Python objects ({', '.join(refused)})" if refused else "content"
+    return f"a weights-only load refuses its {what}; if you trust it, retry with --unsafe-pickle"
 
 
 def torch_load(path: str | os.PathLike, unsafe_pickle: bool = False) -> Any:
@@ -141,17 +160,13 @@ def torch_load(path: str | os.PathLike, unsafe_pickle: bool = False) -> Any:
             f"{path}: holds objects of module {err.name!r}, which is not installed: expected "
             f"tensors, numbers, strings, lists and dicts"
         ) from None
-    except pickle.UnpicklingError as err:
-        refused = [] if unsafe_pickle else _refused_classes(path)
-        if refused:
-            raise ValueError(
-                f"{path}: holds Python objects a weights-only load refuses ({', '.join(refused)}); "
-                "if you trust the file, retry with --unsafe-pickle"
-            ) from None
-        raise ValueError(f"{path}: cannot be read as {TORCH_FILE}: {_first_line(err)}") from None
-    except (RuntimeError, AttributeError, EOFError, KeyError, IndexError, TypeError) as err:
-        # A truncated or foreign file trips the unpickler anywhere (stack, memo, zip reader).
-        raise ValueError(f"{path}: cannot be read as {TORCH_FILE}: {_first_line(err)}") from None
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, EOFError, KeyError, IndexError,
+            TypeError, ValueError, OverflowError) as err:  # fmt: skip
+        # A damaged or foreign file trips the unpickler anywhere (stack, memo, zip reader).
+        diagnosis = _diagnosis(path, unsafe_pickle)
+        if diagnosis is None:
+            diagnosis = f"cannot be read as {TORCH_FILE}: {_first_line(err)}"
+        raise ValueError(f"{path}: {diagnosis}") from None
     return plain(obj)
 
 

@@ -162,10 +162,14 @@ def _bad_checkpoint(kind: str, path) -> str:
 
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("weights.bin", np.random.default_rng(0).bytes(256))
-        return "cannot be read as a torch.save file"
+        return "is a zip archive without the data.pkl torch.save writes"
     if kind == "foreign_class":
         torch.save({"state_dict": {"w": torch.ones(2)}, "helper": _NotAModel()}, path)
-        return f"weights-only load refuses ({__name__}._NotAModel)"
+        return f"weights-only load refuses its Python objects ({__name__}._NotAModel)"
+    if kind == "truncated":
+        torch.save({"state_dict": {"w": torch.ones(64)}}, path)
+        path.write_bytes(path.read_bytes()[:300])
+        return "its pickle is damaged or truncated"
     if kind == "not_a_model":
         torch.save({"lr": 0.1, "epochs": 3}, path)
         return "key 'lr': expected a tensor, got float"
@@ -173,7 +177,7 @@ def _bad_checkpoint(kind: str, path) -> str:
 
 
 @pytest.mark.parametrize(
-    "kind", ["empty", "text", "wav", "random_zip", "foreign_class", "not_a_model"]
+    "kind", ["empty", "text", "wav", "random_zip", "truncated", "foreign_class", "not_a_model"]
 )
 def test_unreadable_checkpoints_are_one_line_exit_2(tmp_path, capsys, kind):
     from jaxproxy.convert.__main__ import main

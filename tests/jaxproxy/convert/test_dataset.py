@@ -184,8 +184,8 @@ def test_converted_set_is_a_tfds_data_source_in_both_formats(tmp_path, capsys):
     [
         (b"", "is empty, expected a torch.save file"),
         (b"synth: dexed\n", "starts with b'synt', so it is not a torch.save file"),
-        (b"PK\x03\x04garbage", "cannot be read as a torch.save file"),
-        (b"\x80\x02garbage", "cannot be read as a torch.save file"),
+        (b"PK\x03\x04garbage", "its pickle is damaged or truncated"),
+        (b"\x80\x02garbage", "its pickle is damaged or truncated"),
     ],
 )
 def test_garbage_configs_pkl_is_one_line_exit_2(tmp_path, capsys, content, expected):
