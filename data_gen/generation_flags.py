@@ -247,7 +247,7 @@ def load_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace):
             spec = get_spec(args.synth)
         _locate_plugin(spec, args.plugin)
         if is_spec_file(args.synth):  # a file a person edited: refuse a misfit before any work
-            from data_gen.render.probe import check_fits
+            from data_gen.render.fit import check_fits
 
             with about("--synth"):
                 check_fits(spec, args.plugin)

@@ -137,7 +137,7 @@ def _print_comparison(spec, name: str) -> None:
 
 
 def check(args: argparse.Namespace) -> None:
-    from data_gen.render.probe import check_fits
+    from data_gen.render.fit import check_fits
     from data_gen.synths.spec_file import load_spec_file
 
     spec = load_spec_file(args.spec)
