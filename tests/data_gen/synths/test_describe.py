@@ -13,6 +13,7 @@ import pytest
 
 from data_gen.synths.amsynth import AMSYNTH_VST_PATH, amsynth_spec
 from data_gen.synths.describe import build_spec, compare_specs, fit_problem
+from data_gen.synths.spec import SynthSpec
 from data_gen.synths.spec_file import load_spec_file
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -199,14 +200,19 @@ def test_faust_spec_file_to_smoke_proxy(tmp_path):
         [sys.executable, "-m", "jaxproxy.export", f"--workdir={workdir}", f"--out={export}"],
         cwd=ROOT, env=ENV, check=True, capture_output=True, timeout=600,
     )  # fmt: skip
-    # The spec travels inside the export: it loads without the spec file.
+    # The spec travels inside the export: it loads and runs with neither the spec file nor the DSP.
     spec_file.unlink()
+    dsp.unlink()
     carried = json.loads((export / "synth_spec.json").read_text())
-    assert carried["name"] == "tiny" and "review" not in carried
-    assert load_spec_json_fingerprint(carried) == spec.fingerprint()
-
-
-def load_spec_json_fingerprint(data: dict) -> str:
-    from data_gen.synths.spec import SynthSpec
-
-    return SynthSpec.from_json(data).fingerprint()
+    assert "review" not in carried
+    assert SynthSpec.from_json(carried).fingerprint() == spec.fingerprint()
+    load = (
+        "import sys, numpy as np; from jaxproxy.proxy_loader import Proxy; p = Proxy(sys.argv[1]);"
+        "x = np.zeros((2, p.num_params), np.float32);"
+        "print(p.spec_json['name'], p.param_names, p(x).shape)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", load, str(export)],
+        cwd=ROOT, env=ENV, check=True, capture_output=True, text=True, timeout=300,
+    ).stdout  # fmt: skip
+    assert out.split()[0] == "tiny" and "['cutoff', 'octave', 'sub', 'wave']" in out
