@@ -1,5 +1,6 @@
 """Packaged configs: found by name from any directory, old `configs/x.py` spelling, clear errors."""
 
+import json
 import os
 import subprocess
 import sys
@@ -88,3 +89,24 @@ def test_quickstart_checks_knobs_before_rendering(tmp_path, flags, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not workdir.exists()  # nothing rendered, nothing written
+
+
+def test_a_spec_file_is_a_synth(tmp_path):
+    # `synth=path.json` (jaxproxy-data synth describe): the spec's name, which its datasets carry,
+    # and the borrowed hyperparameters of a paper synth; a bad file is named in the error.
+    from data_gen.synths.registry import get_spec
+    from jaxproxy.configs import estimator, proxy, proxy_finetune
+
+    spec_json = get_spec("minisub").to_json() | {"name": "my_synth", "review": {}}
+    path = tmp_path / "my_synth.json"
+    path.write_text(json.dumps(spec_json))
+    c = proxy.get_config(f"synth={path},encoder=hn_oh,audio_model=mel128")
+    assert (c.synth, c.train_data) == ("my_synth", "data/my_synth_mel128_train")
+    assert c.lr == proxy.PAPER_HPARAMS[("talnm", "hn_oh")][0]
+    e = estimator.get_config(f"synth={path}")
+    assert (e.synth, e.lr) == ("my_synth", estimator.PAPER_HPARAMS["dexed"][0])
+    assert proxy_finetune.get_config(f"synth={path}").synth == "my_synth"
+    with pytest.raises(ValueError, match=r"synth=.*nope\.json: spec file .*no such file"):
+        proxy.get_config(f"synth={tmp_path / 'nope.json'}")
+    with pytest.raises(ValueError, match="or a spec file"):
+        proxy.get_config("synth=nekobi")
