@@ -122,11 +122,17 @@ def about(
     argument: str, errors: tuple[type[BaseException], ...] = (ValueError, OSError)
 ) -> Iterator[None]:
     """Errors inside come from what `argument` gave (a file's content, a name): raised again as
-    ValueError("ARGUMENT: ..."), so the one error line names the argument as well as the file."""
+    ValueError("ARGUMENT: ..."), so the one error line names the argument as well as the file
+    (a ValueError subclass such as a dataset mismatch keeps its type when it can)."""
     try:
         yield
     except errors as e:
-        raise ValueError(f"{argument}: {e}") from e
+        message = f"{argument}: {e}"
+        renamed = ValueError(message)
+        if isinstance(e, ValueError):
+            with contextlib.suppress(TypeError):  # e.g. UnicodeDecodeError's five arguments
+                renamed = type(e)(message)
+        raise renamed from e
 
 
 def fail(prog: str, error: BaseException | str, code: int = 2) -> int:

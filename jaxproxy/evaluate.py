@@ -18,9 +18,10 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
-from jaxproxy import load_proxy, metrics
+from data_gen.command_line import about, in_dir_problem, out_file_problem
+from jaxproxy import load_proxy, metrics, user_errors
 from jaxproxy.data import open_dataset
 from jaxproxy.logs import setup_cli_logging
 from jaxproxy.metrics import retrieval_metric_arrays
@@ -138,14 +139,33 @@ def evaluate(
     seed: int = 42,
     reference_compat: bool = False,
 ) -> dict[str, object]:
-    """Loads an exported proxy and a dataset of the same synth, and runs the test protocol."""
-    proxy = load_proxy(proxy_dir)
-    dataset = open_dataset(
-        data_dir,
-        expect_synth=proxy.info["synth"],
-        expect_embedding_dim=proxy.embedding_dim,
-        expect_num_params=proxy.num_params,
-    )
+    """Loads an exported proxy and a dataset of the same synth and audio model, and runs the
+    test protocol; errors name the flag (--proxy, --data, --runs, --subset_size) at fault."""
+    if runs < 1:
+        raise ValueError(f"--runs={runs}: must be a whole number >= 1")
+    if subset_size < 2:
+        raise ValueError(f"--subset_size={subset_size}: must be a whole number >= 2")
+    for flag, folder, what in (("--proxy", proxy_dir, "proxy export folder"),
+                               ("--data", data_dir, "dataset folder")):  # fmt: skip
+        problem = in_dir_problem(folder, flag, what)
+        if problem:
+            raise (NotADirectoryError if os.path.exists(folder) else FileNotFoundError)(problem)
+    with about(f"--proxy {proxy_dir}"):
+        proxy = load_proxy(proxy_dir)
+    with about(f"--data {data_dir}"):
+        dataset = open_dataset(
+            data_dir,
+            expect_synth=proxy.info["synth"],
+            expect_audio_model=proxy.config.get("audio_model"),
+            expect_embedding_dim=proxy.embedding_dim,
+            expect_num_params=proxy.num_params,
+        )
+    if subset_size > dataset.num_examples:
+        logging.warning(
+            "--subset_size=%d is more than the %d examples of %s: every run ranks all of them, "
+            "so the %d runs are the same and their std is 0",
+            subset_size, dataset.num_examples, data_dir, runs,
+        )  # fmt: skip
     logging.info("loading %d examples from %s", dataset.num_examples, data_dir)
     arrays = dataset.load_arrays(("params", "embedding"))
     logging.info("embedding %d presets with %s", dataset.num_examples, proxy_dir)
@@ -183,8 +203,11 @@ def format_table(
 
 def main(argv: list[str]) -> None:
     del argv
-    setup_cli_logging()
     FLAGS = flags.FLAGS  # noqa: N806
+    problem = FLAGS.out and out_file_problem(FLAGS.out, "--out")
+    if problem:
+        raise NotADirectoryError(problem)
+    setup_cli_logging()
     result = evaluate(
         FLAGS.proxy,
         FLAGS.data,
@@ -203,15 +226,16 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    flags.DEFINE_string("proxy", None, "Export folder (python -m jaxproxy.export).", required=True)
-    flags.DEFINE_string("data", None, "Dataset folder of the same synth.", required=True)
+    flags.DEFINE_string("proxy", None, "Export folder (jaxproxy export).", required=True)
+    flags.DEFINE_string("data", None, "Dataset folder of the same synth and audio model.",
+                        required=True)  # fmt: skip
     flags.DEFINE_string("out", None, "Where to write the results as JSON.")
-    flags.DEFINE_integer("runs", 100, "Random subsets.")
-    flags.DEFINE_integer("subset_size", 4096, "Examples per subset.")
+    flags.DEFINE_integer("runs", 100, "Random subsets (>= 1).")
+    flags.DEFINE_integer("subset_size", 4096, "Examples per subset (all when the set is smaller).")
     flags.DEFINE_integer("seed", 42, "Subset seed of run 0.")
     flags.DEFINE_bool(
         "reference_compat",
         False,
         "The reference's tie order (stable argsort) and lower-middle median rank (metrics.py).",
     )
-    app.run(main)
+    user_errors.run(main)

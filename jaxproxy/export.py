@@ -23,10 +23,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-from absl import app, flags
+from absl import flags
 from flax import nnx
 
-from jaxproxy import models, proxy_loader
+from data_gen.command_line import in_dir_problem, out_dir_problem
+from jaxproxy import models, proxy_loader, user_errors
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.logs import setup_cli_logging
 from jaxproxy.models.layout import PresetLayout
@@ -76,6 +77,7 @@ def export_model(
     soft = _export(encoder(True), weight_specs, layout.onehot_width)
 
     tmp = out_dir.rstrip("/") + ".tmp"
+    check_out(out_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     np.savez(os.path.join(tmp, WEIGHTS_FILE), **weights)
@@ -117,15 +119,38 @@ def _export(fn, weight_specs: dict[str, jax.ShapeDtypeStruct], width: int):
         return jax.export.export(fn)(weight_specs, x_spec)
 
 
+def check_out(out_dir: str) -> None:
+    """Raises OSError when `out_dir` cannot become an export folder; an existing folder must be
+    an earlier export or empty, since exporting replaces it whole."""
+    problem = out_dir_problem(out_dir, "--out")
+    if problem:
+        raise NotADirectoryError(problem)
+    earlier = os.path.isfile(os.path.join(out_dir, INFO_FILE))
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not earlier:
+        raise FileExistsError(
+            f"--out {out_dir}: holds files and no {INFO_FILE}, so it is not an earlier export "
+            "to replace; give a new or empty folder"
+        )
+
+
 def export_from_workdir(workdir: str, out_dir: str, checkpoint: str = "best_mrr") -> str:
     """Exports the `checkpoint` ("best_mrr", "best_l1" or "latest") of a training run."""
+    problem = in_dir_problem(workdir, "--workdir", "training workdir")
+    if problem:
+        raise (NotADirectoryError if os.path.exists(workdir) else FileNotFoundError)(problem)
+    check_out(out_dir)
 
     def read(name):
         path = os.path.join(workdir, name)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} is missing: is {workdir} a proxy training workdir?")
+            raise FileNotFoundError(
+                f"--workdir {workdir}: {name} is missing; is it a proxy training workdir?"
+            )
         with open(path) as f:
-            return json.load(f)
+            try:
+                return json.load(f)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise ValueError(f"--workdir {workdir}: {name} is not valid JSON ({e})") from e
 
     config = ml_collections.ConfigDict(read(proxy.CONFIG_FILE))
     spec_json, data_facts = read(proxy.SPEC_FILE), read(proxy.DATA_FILE)
@@ -162,6 +187,8 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     flags.DEFINE_string("workdir", None, "Training workdir to export from.", required=True)
-    flags.DEFINE_string("out", None, "Export folder to write.", required=True)
+    flags.DEFINE_string(
+        "out", None, "Export folder to write (new, empty, or an earlier export).", required=True
+    )
     flags.DEFINE_enum("checkpoint", "best_mrr", ["best_mrr", "best_l1", "latest"], "Which one.")
-    app.run(main)
+    user_errors.run(main)

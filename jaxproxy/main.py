@@ -26,8 +26,10 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     setup_cli_logging()
     trainers = {"proxy": proxy, "estimator": estimator, "proxy_finetune": proxy_finetune}
-    trainer = trainers[FLAGS.config.get("trainer", "proxy")]
-    trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+    name = FLAGS.config.get("trainer", "proxy")
+    if name not in trainers:
+        raise ValueError(f"--config.trainer={name!r}: must be one of {', '.join(trainers)}")
+    trainers[name].train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -31,13 +32,16 @@ from typing import Any
 
 import numpy as np
 
+from data_gen.command_line import OneLineParser, invoked_as, out_dir_problem
+
 EXIT_INPUT = 2  # a bad input file or flag: nothing written
+EXIT_FAILED = 1  # rendering or embedding failed on the way: nothing written either
 METRIC_NAMES = ("stft", "mstft", "mel", "mfccd", "a_mean")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m jaxproxy.match",
+    parser = OneLineParser(
+        prog=invoked_as("jaxproxy.match"),
         description=__doc__.split("\n\n")[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,9 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_INPUT
+def _fail(message: str, code: int = EXIT_INPUT) -> int:
+    print(f"{invoked_as('jaxproxy.match')}: error: {message}", file=sys.stderr)
+    return code
 
 
 def _embed(audio_model: str, clip_S: np.ndarray, rate: int, tmp: Path) -> np.ndarray:
@@ -114,7 +118,8 @@ def _write(staging: Path, args, spec, clip, presets, audio_KxS, scores, settings
         staging / "spectrograms.png", [clip.audio, *audio_KxS], titles, sample_rate=rate,
         suptitle=f"{spec.name}, log-mel (dB)",
     )  # fmt: skip
-    report = {"input": str(args.sound), "input_prepared": clip.describe(), "synth": spec.name,
+    report = {"input": str(args.sound), "input_prepared": clip.describe(),
+              "input_warnings": list(clip.warnings), "synth": spec.name,
               "render": settings.to_json(), "final": final, "metrics": scores,
               "presets": {label: p.tolist() for label, p in presets.items()}}  # fmt: skip
     (staging / "metrics.json").write_text(json.dumps(report, indent=1))
@@ -131,8 +136,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.refine < 0:
         return _fail(f"--refine must be >= 0, got {args.refine}")
-    if args.out.exists() and not args.out.is_dir():
-        return _fail(f"--out {args.out} exists and is not a folder")
+    if not (math.isfinite(args.learning_rate) and args.learning_rate > 0):
+        return _fail(f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
+    if args.workers < 1:
+        return _fail(f"--workers must be >= 1, got {args.workers}")
+    problem = out_dir_problem(args.out, "--out")
+    if problem:
+        return _fail(problem)
     try:
         settings = RenderSettings(sample_rate=audio_metrics.SAMPLE_RATE, midi_note=args.note)
     except ValueError as err:
@@ -148,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as err:
         return _fail(f"--estimator {args.estimator}: {err}")
     print(f"input {args.sound}: {clip.describe()}")
+    for warning in clip.warnings:  # e.g. a WAV cut short: matched as it is, but say so
+        print(f"{invoked_as('jaxproxy.match')}: warning: {warning}", file=sys.stderr)
     spec = SynthSpec.from_json(estimator.spec_json)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
@@ -166,8 +178,7 @@ def run(args: argparse.Namespace) -> int:
         for item in staging.iterdir():  # only now does anything land in --out
             os.replace(item, args.out / item.name)
     except (RenderError, RuntimeError, OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        return _fail(str(err), EXIT_FAILED)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _print_scores(scores)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -165,8 +166,7 @@ class Proxy:
         self.cat_idx = np.flatnonzero(kinds == "cat")
         self.noncat_idx = np.flatnonzero(kinds != "cat")
         self.cat_cards = np.asarray(self.cardinalities, np.int64)[self.cat_idx]
-        with np.load(paths[WEIGHTS_FILE]) as npz:
-            self.weights = {name: jnp.asarray(npz[name]) for name in npz.files}
+        self.weights = _load_weights(paths[WEIGHTS_FILE])
         self._hard = _batchable(_deserialize(paths[HARD_FILE]))
         soft_path = os.path.join(folder, SOFT_FILE)
         self._soft = _batchable(_deserialize(soft_path)) if os.path.isfile(soft_path) else None
@@ -244,13 +244,32 @@ class Proxy:
         return self.apply_soft(self.weights, soft_BxW)
 
 
-def _read_json(path: str) -> Any:
+def _read_json(path: str) -> dict[str, Any]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} is missing: is {os.path.dirname(path)} a jaxproxy export?")
     with open(path) as f:
-        return json.load(f)
+        try:
+            payload = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(payload).__name__}")
+    return payload
+
+
+def _load_weights(path: str) -> dict[str, jax.Array]:
+    try:
+        with np.load(path) as npz:
+            return {name: jnp.asarray(npz[name]) for name in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        # (numpy's own text for a non-zip file suggests unpickling it: not advice to pass on)
+        raise ValueError(f"{path}: not a .npz weights file (damaged, or not an export's)") from e
 
 
 def _deserialize(path: str) -> Any:
     with open(path, "rb") as f:
-        return jax.export.deserialize(bytearray(f.read()))
+        data = bytearray(f.read())
+    try:
+        return jax.export.deserialize(data)
+    except Exception as e:  # the flatbuffer reader raises whatever garbage provokes
+        raise ValueError(f"{path}: not a jax.export function (damaged, or not an export's)") from e

@@ -36,6 +36,7 @@ class Clip:
     source_channels: int
     source_seconds: float
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # problems with the file itself (a tool should show them)
 
     def describe(self) -> str:
         """One line: the source, and the changes (or that none were needed)."""
@@ -62,6 +63,24 @@ def _read(path: Path) -> tuple[np.ndarray, int]:
     except (OSError, RuntimeError) as err:  # permissions, truncated containers
         raise AudioFileError(path, f"cannot read: {err}") from None
     return data_SxC, int(rate)
+
+
+def _declared_wav_frames(path: Path) -> int | None:
+    """The frame count a WAV file's header declares; None for other files, or for a header
+    that leaves the length open (streamed writers put 0 or 0xFFFFFFFF there)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        while len(chunk := f.read(8)) == 8:
+            name, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if name == b"data":
+                return size // block_align if block_align and 0 < size < 0xFFFFFFFF else None
+            body = f.read(size + (size & 1))  # chunks are padded to an even size
+            if name == b"fmt " and len(body) >= 14:
+                block_align = int.from_bytes(body[12:14], "little")
+    return None
 
 
 def prepare(
@@ -125,4 +144,13 @@ def load_clip(
     """Reads `path` and prepares it (see the module docstring); raises `AudioFileError`."""
     path = Path(path)
     audio_SxC, rate = _read(path)
-    return prepare(audio_SxC, rate, sample_rate, num_samples, fade_seconds=fade_seconds, name=path)
+    clip = prepare(audio_SxC, rate, sample_rate, num_samples, fade_seconds=fade_seconds, name=path)
+    declared = _declared_wav_frames(path)
+    if declared is not None and declared > len(audio_SxC):
+        # libsndfile reads what is there without a word: an interrupted copy or download.
+        cut = (
+            f"{path}: the file is cut short: its header promises {declared / rate:.2f} s, it "
+            f"holds {len(audio_SxC) / rate:.2f} s (an incomplete copy or download?)"
+        )
+        clip = dataclasses.replace(clip, warnings=(*clip.warnings, cut))
+    return clip

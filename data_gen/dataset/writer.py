@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import queue
 import threading
@@ -15,6 +14,7 @@ import numpy as np
 
 from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
+from data_gen.folder_lock import LOCK_FILE, FolderBusyError, FolderLock
 
 
 class ShardGroup:
@@ -92,16 +92,13 @@ class DatasetWriter:
         self.out_dir = Path(out_dir)
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._lock_file = open(self.out_dir / ".lock", "a")  # noqa: SIM115 (held while open)
+            self._lock = FolderLock(self.out_dir)
+        except FolderBusyError as e:
+            raise DatasetWriteError(str(e)) from e
         except OSError as e:  # a file in the way, no permission, read-only file system
             raise DatasetWriteError(
                 f"{self.out_dir}: cannot write a dataset folder here ({e.strerror or e})"
             ) from e
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            self._lock_file.close()
-            raise DatasetWriteError(f"{self.out_dir}: another process is writing here") from e
         self.meta = self._open(dict(metadata))
         self.features = schema.features_from_json(self.meta["features"])
         self._start, self._end = self.meta["index_start"], self.meta["index_end"]
@@ -136,7 +133,7 @@ class DatasetWriter:
         others = [
             p.name
             for p in self.out_dir.iterdir()
-            if p.name != ".lock"
+            if p.name != LOCK_FILE
             and not p.name.endswith(shard_io.TMP_SUFFIX)
             and not p.name.startswith(".tfds-")
         ]
@@ -191,14 +188,14 @@ class DatasetWriter:
             self._raise_if_failed()
             return self.meta
         finally:
-            self._lock_file.close()
+            self._lock.release()
 
     def abort(self) -> None:
         """Stop without completing (e.g. on Ctrl-C): completed shards stay, the rest is redone."""
         if self._thread.is_alive():
             self._queue.put(("abort", None, None, None))
             self._thread.join()
-        self._lock_file.close()
+        self._lock.release()
 
     def _put(self, item: tuple) -> None:
         while True:

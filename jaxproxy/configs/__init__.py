@@ -9,10 +9,12 @@ repository checkout.
 
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 
 from absl import flags
-from ml_collections import config_flags
+from ml_collections import ConfigDict, config_flags
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # Folder names that mean the packaged configs when the file itself is not there (the old
@@ -47,16 +49,59 @@ def resolve(value: str) -> str:
 
 
 class _ResolvingParser(flags.ArgumentParser):
-    """Wraps ml_collections' config-file parser: resolves the name, then loads the file."""
+    """Wraps ml_collections' config-file parser: resolves the name, loads the file, and checks
+    that every `--name.FIELD=` override on the command line names a field of the config."""
 
-    def __init__(self, inner: flags.ArgumentParser):
-        self._inner = inner
+    def __init__(self, inner: flags.ArgumentParser, name: str):
+        self._inner, self._name = inner, name
 
     def parse(self, argument):
-        return self._inner.parse(resolve(argument) if isinstance(argument, str) else argument)
+        if not isinstance(argument, str):
+            return self._inner.parse(argument)
+        try:
+            config = self._inner.parse(resolve(argument))
+        except SyntaxError as e:  # a .py file that is not Python
+            raise ValueError(f"{e.filename}: not a config file (line {e.lineno}: {e.msg})") from e
+        except (TypeError, ValueError) as e:
+            # ml_collections re-raises get_config's error with the traceback in its message.
+            cause = e.__context__ if isinstance(e.__context__, (TypeError, ValueError)) else e
+            raise type(cause)(str(cause)) from cause
+        unknown = unknown_override(config, self._name, sys.argv[1:])
+        if unknown:
+            raise ValueError(unknown)
+        return config
 
     def flag_type(self) -> str:
         return self._inner.flag_type()
+
+
+def unknown_override(config: ConfigDict, name: str, argv: list[str]) -> str | None:
+    """Why the first `--name.a.b=value` in `argv` names no field of `config` (with the near
+    names, or all of them when none is near), or None when every override has a field."""
+    prefix = f"--{name}."
+    for arg in argv:
+        if not arg.startswith(prefix):
+            continue
+        path = arg[len(prefix) :].split("=", 1)[0]
+        node, walked = config, []
+        for key in path.split("."):
+            if not isinstance(node, ConfigDict):
+                break  # inside a tuple or a plain value: ml_collections judges the rest
+            if key not in node:
+                fields = sorted(node.keys())
+                near = difflib.get_close_matches(key, fields, n=3, cutoff=0.6)
+                initials = "".join(word[:1] for word in key.split("_"))  # learning_rate: lr
+                near += [f for f in fields if f == initials and f not in near]
+                where = f"{name}.{'.'.join(walked)}" if walked else name
+                listed = (
+                    f"did you mean {', '.join(near)}?"
+                    if near
+                    else f"the fields of {where} are {', '.join(fields)}"
+                )
+                return f"{prefix}{path}: unknown field {key!r} of {where}; {listed}"
+            node = node[key]
+            walked.append(key)
+    return None
 
 
 def define_config_flag(name: str = "config", help_string: str | None = None) -> flags.FlagHolder:
@@ -69,5 +114,5 @@ def define_config_flag(name: str = "config", help_string: str | None = None) -> 
         f"(packaged: {', '.join(available())}); override fields with --{name}.FIELD=VALUE",
     )
     flag = flags.FLAGS[name]
-    flag.parser = _ResolvingParser(flag.parser)
+    flag.parser = _ResolvingParser(flag.parser, name)
     return holder

@@ -25,6 +25,7 @@ from jaxproxy.data.iterators import HostBatchIterator
 from jaxproxy.models.estimator import SoundMatchingEstimator
 from jaxproxy.trainers import estimator_step, loop, proxy_step
 from jaxproxy.trainers.progress import Progress
+from jaxproxy.trainers.workdir import claims_workdir
 
 CONFIG_FILE, SPEC_FILE, DATA_FILE = "config.json", "synth_spec.json", "data.json"
 CURVES_FILE = "curves.png"
@@ -151,15 +152,12 @@ def write_run_files(workdir, config, ds, facts) -> None:
         os.replace(tmp, os.path.join(workdir, name))
 
 
+@claims_workdir
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Trains the config's estimator in `workdir`, resuming from its latest checkpoint if any.
 
     Returns the last validation metrics plus the final training "step".
     """
-    if config.distributed:
-        jax.distributed.initialize()
-    workdir = os.path.abspath(workdir)
-    os.makedirs(workdir, exist_ok=True)
     mesh = sharding.make_mesh()
     ds, train_arrays, val_arrays = load_splits(config)
     proxy = load_proxy(config.proxy)

@@ -21,6 +21,7 @@ from jaxproxy import data, metrics, models, sharding
 from jaxproxy.checkpointing import Checkpointer
 from jaxproxy.trainers import loop, proxy_step
 from jaxproxy.trainers.progress import Progress
+from jaxproxy.trainers.workdir import claims_workdir
 
 # Run files in the workdir (export reads them): resolved config, synth spec, dataset facts.
 CONFIG_FILE, SPEC_FILE, DATA_FILE = "config.json", "synth_spec.json", "data.json"
@@ -128,15 +129,12 @@ def make_train_iterator(train_ds: data.ProxyDataset, config, mesh) -> data.Batch
     )
 
 
+@claims_workdir
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Trains the config's proxy in `workdir`, resuming from its latest checkpoint if any.
 
     Returns the last validation metrics ({"l1", "mrr"}) plus the final training "step".
     """
-    if config.distributed:
-        jax.distributed.initialize()
-    workdir = os.path.abspath(workdir)
-    os.makedirs(workdir, exist_ok=True)
     mesh = sharding.make_mesh()
     train_ds, val_ds = _open_datasets(config)
     try:

@@ -21,6 +21,7 @@ from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.export import flat_weights
 from jaxproxy.trainers import estimator, estimator_step, loop, proxy, proxy_step
 from jaxproxy.trainers.progress import Progress
+from jaxproxy.trainers.workdir import claims_workdir
 
 FEATURES = (estimator_step.PRESETS, estimator_step.TARGETS)
 BEST_MODES = {"best_l1": ("l1", "min")}
@@ -42,10 +43,9 @@ def load_initial_model(folder: str, layout: models.PresetLayout):
     return config, model, exported.spec_json
 
 
+@claims_workdir
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Fine-tunes `config.init_from` in `workdir` (resumes if rerun); returns last val metrics."""
-    workdir = os.path.abspath(workdir)
-    os.makedirs(workdir, exist_ok=True)
     mesh = sharding.make_mesh()
     ds, train_arrays, val_arrays = estimator.load_splits(config, FEATURES)
     encoder_config, model, spec_json = load_initial_model(config.init_from, ds.layout)
