@@ -26,7 +26,9 @@ flags.DEFINE_bool("verbose", False, "on an error, show the whole traceback, not 
 
 def one_line(error: BaseException) -> str:
     """The message of `error` on one line (config errors arrive as repr'd multi-line strings)."""
-    text = str(error).replace("\\n", " ").replace("\n", " ").strip().strip("'\"")
+    text = str(error).replace("\\n", " ").replace("\n", " ").strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a repr'd KeyError message
+        text = text[1:-1]  # only then: a message may end in a quote of its own (got 'bogus')
     return " ".join(text.replace("\\'", "'").split()) or type(error).__name__
 
 

@@ -44,7 +44,6 @@ TRAIN = [
     "train",
     "--config=proxy:synth=minisub,encoder=mlp_oh,audio_model=mel128,smoke",
 ]
-SMOKE_DATA = ["--config.val_data=empty"]  # never reached: train_data fails first
 GENERATE = ["jaxproxy-data", "generate", "--synth=minisub", "--audio-model=mel128", "--split=t",
             "--size=4", "--seed=1"]  # fmt: skip
 PRESETS = ["jaxproxy-data", "presets", "--synth=minisub", "--audio-model=mel128"]
@@ -282,11 +281,7 @@ def _run(argv: list[str], cwd) -> subprocess.CompletedProcess:
 
 
 # Rows that still fail, with why (strict: a row that starts passing must leave this list).
-PENDING: dict[str, str] = {
-    row_id: "issue 23 items 5, 6, 8, 11, 12: being fixed (jaxproxy side)"
-    for row_id, *_ in ROWS
-    if row_id.split("-")[0] in ("train", "export", "evaluate", "match")
-}
+PENDING: dict[str, str] = {}
 
 
 def _params():

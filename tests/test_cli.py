@@ -47,9 +47,15 @@ def test_subcommand_runs_the_module_main_with_its_leading_arguments(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_train_help_lists_its_flags():
-    done = _run("main", "train", "--help")  # absl ends --help with exit code 1
-    assert "--config:" in done.stdout and "--workdir:" in done.stdout
+@pytest.mark.parametrize(
+    ("name", "flags"),
+    [("train", ["--config", "--workdir"]), ("export", ["--workdir", "--out"]),
+     ("evaluate", ["--proxy", "--data", "--runs"])],
+)  # fmt: skip
+def test_help_lists_the_flags_and_exits_0(name, flags):
+    done = _run("main", name, "--help")  # absl's own --help ends with exit code 1
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert all(f"{flag}:" in done.stdout for flag in flags), done.stdout
 
 
 @pytest.mark.parametrize(

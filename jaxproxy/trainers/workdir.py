@@ -1,14 +1,14 @@
 """A training run's claim on its workdir: config checked, workdir locked, no trace of a refusal.
 
-Every trainer's `train_and_evaluate(config, workdir)` is wrapped by `claims_workdir`, which, in
-this order: checks every config field and the folders it reads (nothing is written for a bad
-one), joins the other hosts (`config.distributed`), creates the workdir and locks it for the
-whole run. One lock per process (`.lock` for process 0, `.lock.<i>` for process i): with a
-workdir on a shared file system a second run is refused on every host at once, and with
-per-host workdirs each host still guards its own. A second run in a locked workdir is refused
-with one line naming the running process (without the lock it resumed from the first run's
-checkpoint and both wrote checkpoints). A start that fails before writing anything but the lock
-removes the workdir it created.
+Every trainer's `train_and_evaluate(config, workdir)` is wrapped by `claims_workdir`, which
+first checks every config field, the workdir's path and the folders the config reads (nothing
+is written for a bad one), then joins the other hosts (`config.distributed`), creates the
+workdir and locks it for the whole run. One lock per process (`.lock` for process 0, `.lock.<i>`
+for process i): with a workdir on a shared file system a second run is refused on every host
+at once, and with per-host workdirs each host still guards its own. A second run in a locked
+workdir is refused with one line naming the running process (without the lock it resumed from
+the first run's checkpoint and both wrote checkpoints). A start that fails before writing
+anything but the lock removes the folders it created.
 """
 
 from __future__ import annotations
@@ -41,13 +41,13 @@ def claims_workdir(
     @functools.wraps(train)
     def wrapper(config: ml_collections.ConfigDict, workdir: str) -> R:
         check_config(config)
+        problem = out_dir_problem(workdir, "--workdir")
+        if problem:
+            raise NotADirectoryError(problem)
         check_inputs(config)
         if config.get("distributed", False):
             jax.distributed.initialize()
         workdir = os.path.abspath(workdir)
-        problem = out_dir_problem(workdir, "--workdir")
-        if problem:
-            raise NotADirectoryError(problem)
         top = workdir  # the highest folder this run creates, if any
         while not os.path.exists(os.path.dirname(top)):
             top = os.path.dirname(top)

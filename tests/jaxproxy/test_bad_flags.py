@@ -1,5 +1,5 @@
-"""jaxproxy.main: expected user errors are one line and a non-zero exit; --verbose keeps the
-traceback. Each case runs the real command in a subprocess (all started at once)."""
+"""jaxproxy.main: expected user errors are one line and exit code 2 (bad input); --verbose keeps
+the traceback. Each case runs the real command in a subprocess (all started at once)."""
 
 import os
 import subprocess
@@ -25,7 +25,8 @@ def outcomes(tmp_path_factory):
         "verbose": [CONFIG, f"--config.train_data={tmp / 'nope'}", f"--workdir={tmp / 'w3'}",
                     "--verbose"],
         "workdir_file": [CONFIG, f"--workdir={tmp / 'a_file'}"],
-        "mismatch": [CONFIG, data, f"--workdir={tmp / 'w4'}"],
+        "mismatch": [CONFIG, data, f"--config.val_data={tmp / 'fake_train'}",
+                     f"--workdir={tmp / 'w4'}"],
         "flag_typo": [CONFIG, f"--workdri={tmp / 'w5'}"],
     }  # fmt: skip
     env = {**os.environ, "PYTHONPATH": ROOT, "XLA_FLAGS": ""}
@@ -53,10 +54,14 @@ def _error_line(err: str) -> str:
 @pytest.mark.parametrize(
     ("case", "code", "expected"),
     [
-        ("typo", 2, 'Did you mean "batch_size"'),
-        ("missing", 1, "nope: no such dataset folder"),
-        ("workdir_file", 1, "a_file"),
-        ("mismatch", 1, "field 'synth.name' is 'fakesynth' but the config expects 'minisub'"),
+        (
+            "typo",
+            2,
+            "--config.batch_sise: unknown field 'batch_sise' of config; did you mean batch_size",
+        ),
+        ("missing", 2, "nope: no such dataset folder"),
+        ("workdir_file", 2, "a_file: is a file, not a folder"),
+        ("mismatch", 2, "field 'synth.name' is 'fakesynth' but the config expects 'minisub'"),
         ("flag_typo", 2, "workdri"),
     ],
 )
@@ -69,3 +74,11 @@ def test_user_error_is_one_line(outcomes, case, code, expected):
 def test_verbose_shows_the_traceback(outcomes):
     rc, err, _ = outcomes["verbose"]
     assert rc != 0 and "Traceback" in err and "no such dataset folder" in err
+
+
+def test_one_line_keeps_a_closing_quote_and_unwraps_a_repr():
+    from jaxproxy.user_errors import one_line
+
+    # was: "... got 'bogus" (every trailing quote stripped)
+    assert one_line(ValueError("mode must be x, got 'bogus'")) == "mode must be x, got 'bogus'"
+    assert one_line(KeyError("first\nsecond")) == "first second"  # KeyError reprs its message

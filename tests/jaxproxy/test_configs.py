@@ -110,3 +110,23 @@ def test_a_spec_file_is_a_synth(tmp_path):
         proxy.get_config(f"synth={tmp_path / 'nope.json'}")
     with pytest.raises(ValueError, match="or a spec file"):
         proxy.get_config("synth=nekobi")
+
+
+def test_an_unknown_override_names_the_field_and_the_near_ones():
+    from jaxproxy.configs import proxy as proxy_config
+
+    config = proxy_config.get_config("smoke")
+    unknown = lambda *argv: configs.unknown_override(config, "config", list(argv))  # noqa: E731
+    assert unknown("--config.lr=0.1", "--config.schedule.min_lr=0", "--workdir=x") is None
+    assert unknown("--config.batch_sise=3") == (
+        "--config.batch_sise: unknown field 'batch_sise' of config; "
+        "did you mean batch_size, eval_batch_size?"
+    )
+    assert unknown("--config.learning_rate=nan").endswith("did you mean lr?")  # its initials
+    nothing_near = unknown("--config.nosuch=1")
+    assert nothing_near.startswith("--config.nosuch: unknown field 'nosuch' of config; the fields")
+    assert "batch_size" in nothing_near and "weight_decay" in nothing_near
+    assert unknown("--config.schedule.foo=1") == (
+        "--config.schedule.foo: unknown field 'foo' of config.schedule; the fields of "
+        "config.schedule are constant_steps, decay_end_epoch, min_lr, restart_end_epoch"
+    )
