@@ -104,7 +104,7 @@ def test_too_few_examples_is_an_error():
 
 
 def _export(tmp_path) -> str:
-    config = proxy_config.get_config("encoder=hn_oh,smoke")
+    config = proxy_config.get_config("encoder=hn_oh,audio_model=fake,smoke")  # fake_data's model
     model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
     return export.export_model(
         str(tmp_path / "export"),
@@ -130,6 +130,42 @@ def test_evaluate_refuses_a_dataset_of_another_shape(tmp_path):
     write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB + 1, split="test")
     with pytest.raises(DatasetMismatchError, match="embedding_dim"):
         evaluate.evaluate(folder, str(tmp_path / "test"), runs=1)
+
+
+def test_evaluate_refuses_a_dataset_of_another_audio_model(tmp_path):
+    folder = _export(tmp_path)  # same synth and embedding size, another audio model
+    write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB, audio_model="mel128")
+    with pytest.raises(DatasetMismatchError, match=r"^--data .*test: .*'audio_model.name' is 'mel"):
+        evaluate.evaluate(folder, str(tmp_path / "test"), runs=1)
+
+
+def test_evaluate_names_the_flag_of_a_bad_argument(tmp_path):
+    folder = _export(tmp_path)
+    write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB, split="test")
+    data = str(tmp_path / "test")
+    with pytest.raises(ValueError, match=r"^--runs=0: must be a whole number >= 1"):
+        evaluate.evaluate(folder, data, runs=0)  # was: numpy's "need at least one array"
+    with pytest.raises(FileNotFoundError, match=r"^--proxy .*nope: no such proxy export folder"):
+        evaluate.evaluate(str(tmp_path / "nope"), data)
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "proxy.json").write_text("{ not json")
+    for name in ("weights.npz", "encode.jaxexport"):
+        (tmp_path / "garbage" / name).write_text("not this either")
+    with pytest.raises(ValueError, match=r"^--proxy .*garbage: .*proxy.json: not valid JSON"):
+        evaluate.evaluate(str(tmp_path / "garbage"), data)
+
+
+def test_a_subset_larger_than_the_set_is_said(tmp_path, monkeypatch):
+    folder = _export(tmp_path)
+    write_fake_dataset(tmp_path / "test", num_examples=40, embedding_dim=EMB, split="test")
+    said = []
+    monkeypatch.setattr(evaluate.logging, "warning", lambda msg, *a: said.append(msg % a))
+    result = evaluate.evaluate(folder, str(tmp_path / "test"), runs=3, subset_size=4096)
+    assert result["subset_size"] == 40 and result["metrics"]["mrr"]["std"] == 0
+    assert said == [
+        f"--subset_size=4096 is more than the 40 examples of {tmp_path / 'test'}: every run "
+        "ranks all of them, so the 3 runs are the same and their std is 0"
+    ]
 
 
 def test_long_steps_log_progress(monkeypatch):

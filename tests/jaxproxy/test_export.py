@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -106,6 +107,24 @@ def test_export_from_workdir_and_bad_input(tmp_path):
     np.testing.assert_allclose(loaded(presets), _live_encode(model)(presets), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"presets must be float32\[B, 5\]"):
         loaded(jnp.zeros((2, 7)))
+    # --out: a folder that is not an earlier export is refused untouched (exporting replaces
+    # --out whole: it was deleted), a file or a path under a file too.
+    for out, message in (
+        (workdir, r"holds files and no proxy.json, so it is not an earlier export"),
+        (workdir / "config.json", r"is a file, not a folder"),
+        (workdir / "config.json" / "x", r"is a file, so no folder can be made under"),
+    ):
+        before = sorted(p.name for p in workdir.iterdir())
+        with pytest.raises(OSError, match=rf"^--out {re.escape(str(out))}: .*{message}"):
+            export.export_from_workdir(str(workdir), str(out), checkpoint="latest")
+        assert sorted(p.name for p in workdir.iterdir()) == before
+    export.export_from_workdir(str(workdir), folder, checkpoint="latest")  # an export: replaced
+    for bad, message in ((tmp_path / "nope", "no such training workdir"),
+                         (tmp_path / "x" / "weights.npz", "is a file, not a training workdir"),
+                         (tmp_path / "x", "config.json is missing")):  # fmt: skip
+        with pytest.raises(OSError, match=rf"^--workdir {re.escape(str(bad))}: .*{message}"):
+            export.export_from_workdir(str(bad), str(tmp_path / "y"))
+    assert not (tmp_path / "y").exists()
 
 
 # Runs in a fresh interpreter that imports only jax and numpy (and the export's load_proxy.py).

@@ -47,6 +47,17 @@ def test_bad_flags_and_estimator(tmp_path, capsys):
     assert "--estimator" in err and "nope" in err and "\n" not in err.strip()
     assert main([str(tone), "--estimator", str(tmp_path), "--out", str(out), "--note", "300"]) == 2
     assert "--note" in capsys.readouterr().err
+    base = [str(tone), "--estimator", str(tmp_path), "--out", str(out)]
+    for flags, expected in (
+        (["--learning-rate", "nan"], "--learning-rate must be a finite number > 0, got nan"),
+        (["--learning-rate", "0"], "--learning-rate must be a finite number > 0, got 0.0"),
+        (["--workers", "0"], "--workers must be >= 1, got 0"),
+    ):  # was: a NaN learning rate exited 0 keeping the estimator's preset (step 0)
+        assert main([*base, *flags]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"python -m jaxproxy.match: error: {expected}"
+    assert main([str(tone), "--estimator", str(tmp_path), "--out", str(tone)]) == 2
+    assert f"--out {tone}: is a file, not a folder" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -129,3 +140,20 @@ def test_match_refine_keeps_the_best_by_proxy_loss(smoke_estimator, tmp_path, ca
     report = json.loads((out / "metrics.json").read_text())
     assert report["final"] == "refined" and set(report["metrics"]) == {"estimator", "refined"}
     assert (out / "predicted_estimator.wav").is_file() and (out / "predicted.wav").is_file()
+
+
+def test_a_wav_cut_short_is_matched_with_a_warning(smoke_estimator, tmp_path, capsys):
+    import json
+
+    whole = _tone(tmp_path / "whole.wav", rate=32000, seconds=2.0, channels=1)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])  # an interrupted copy: the header still says 2 s
+    out = tmp_path / "matched"
+    assert main([str(cut), "--estimator", smoke_estimator, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "zero-padded" in captured.out
+    (warning,) = [line for line in captured.err.splitlines() if "warning:" in line]
+    assert warning.startswith(f"python -m jaxproxy.match: warning: {cut}: the file is cut short")
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["input_warnings"] == [warning.split("warning: ", 1)[1]]

@@ -47,6 +47,26 @@ def test_short_ogg_is_zero_padded(tmp_path):
     assert np.max(np.abs(clip.audio[: SR // 2])) > 0.3
 
 
+@pytest.mark.parametrize(("subtype", "extra_chunk"), [("PCM_16", False), ("FLOAT", True)])
+def test_a_wav_cut_short_is_used_with_a_warning(tmp_path, subtype, extra_chunk):
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, _tone(SR, 2.0), SR, subtype=subtype)
+    data = whole.read_bytes()
+    if extra_chunk:  # a chunk before the data (LIST, as editors write) must not confuse the header
+        at = data.index(b"data")
+        data = data[:at] + b"LIST" + (5).to_bytes(4, "little") + b"INFO!\0" + data[at:]
+        data = data[:4] + (len(data) - 8).to_bytes(4, "little") + data[8:]
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])  # an interrupted copy
+    (tmp_path / "whole2.wav").write_bytes(data)
+    assert load_clip(tmp_path / "whole2.wav", SR, N).warnings == ()
+    clip = load_clip(tmp_path / "cut.wav", SR, N)
+    assert clip.audio.shape == (N,) and "zero-padded" in clip.describe()
+    # was: padded with a note, and no word that half the file is missing
+    (warning,) = clip.warnings
+    assert warning.startswith(f"{tmp_path / 'cut.wav'}: the file is cut short: its header ")
+    assert "promises 2.00 s, it holds 1.00 s (an incomplete copy or download?)" in warning
+
+
 def _bad_files(tmp_path):
     silent = tmp_path / "silent.wav"
     soundfile.write(silent, np.zeros(SR), SR)
