@@ -121,7 +121,7 @@ def test_export_from_workdir_and_bad_input(tmp_path):
     export.export_from_workdir(str(workdir), folder, checkpoint="latest")  # an export: replaced
     for bad, message in ((tmp_path / "nope", "no such training workdir"),
                          (tmp_path / "x" / "weights.npz", "is a file, not a training workdir"),
-                         (tmp_path / "x", "config.json is missing")):  # fmt: skip
+                         (tmp_path / "x", "data.json is missing")):  # fmt: skip
         with pytest.raises(OSError, match=rf"^--workdir {re.escape(str(bad))}: .*{message}"):
             export.export_from_workdir(str(bad), str(tmp_path / "y"))
     assert not (tmp_path / "y").exists()
