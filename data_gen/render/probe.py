@@ -62,8 +62,9 @@ def probe(
     for line in proc.stdout.splitlines():
         if line.startswith(MARK) and proc.returncode == 0:
             return json.loads(line[len(MARK) :])
-    lines = [s for s in proc.stderr.splitlines() if s.strip()]
-    last = lines[-1].strip() if lines else "no message"
     if proc.returncode < 0:
         raise ValueError(f"{path}: the plug-in crashed (signal {-proc.returncode})")
+    if "Traceback" not in proc.stderr:  # no Python error: the plug-in itself ended the process
+        raise ValueError(f"{path}: the plug-in ended its process (exit code {proc.returncode})")
+    last = [s for s in proc.stderr.splitlines() if s.strip()][-1].strip()
     raise ValueError(f"{path}: DawDreamer could not load it ({last})")

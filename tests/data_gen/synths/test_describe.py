@@ -3,6 +3,7 @@ and a small Faust synth described, generated and trained as a smoke proxy from i
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -144,6 +145,36 @@ def test_presets_from_the_plugins_own_files(amsynth_file, tmp_path):
     assert refused.returncode == 2 and str(bad) in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "never.json").exists()
+
+
+@pytest.mark.skipif(bool(os.environ.get("DISPLAY")), reason="needs a machine without a display")
+def test_a_preset_file_that_crashes_the_plugin_is_named(amsynth_file, tmp_path):
+    # DawDreamer opens the plug-in's editor to restore a saved state; without a display amsynth
+    # ends the process. The command names the file and, lenient, keeps the rest.
+    state, good = tmp_path / "saved.state", tmp_path / "good.fxp"
+    save = (
+        "import sys, dawdreamer as daw; e = daw.RenderEngine(44100, 512);"
+        "daw_p = e.make_plugin_processor('a', sys.argv[1]); daw_p.save_state(sys.argv[2])"
+    )
+    subprocess.run([sys.executable, "-c", save, AMSYNTH_VST_PATH, str(state)], check=True)
+    good.write_bytes(_fxp([0.5] * len(load_spec_file(amsynth_file).params)))
+    cmd = [sys.executable, "-m", "data_gen.presets", "import", "--synth", str(amsynth_file)]
+    out = tmp_path / "presets.json"
+    refused = subprocess.run(
+        [*cmd, str(good), str(state), "--out", str(out)],
+        cwd=ROOT, env=ENV, capture_output=True, text=True,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "saved.state" in refused.stderr
+    assert re.search(
+        r"the plug-in (crashed \(signal|ended its process \(exit code)", refused.stderr
+    )
+    assert not out.exists()
+    kept = subprocess.run(
+        [*cmd, str(good), str(state), "--out", str(out), "--lenient"],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "saved.state" in kept.stderr
+    assert [p["name"] for p in json.loads(out.read_text())["presets"]] == ["good"]
 
 
 def test_faust_spec_file_to_smoke_proxy(tmp_path):
