@@ -51,7 +51,7 @@ from data_gen.generation_flags import (
     presets_parser,
     writer_options,
 )
-from data_gen.render.workers import RenderPoolError
+from data_gen.render.worker_set import RenderPoolError
 from data_gen.synths.spec_file import synth_name
 
 

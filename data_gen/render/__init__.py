@@ -13,7 +13,7 @@ _EXPORTS = {
     "ENGINES": "data_gen.render.factory",
     "make_renderer": "data_gen.render.factory",
     "RenderPool": "data_gen.render.pool",
-    "RenderPoolError": "data_gen.render.workers",
+    "RenderPoolError": "data_gen.render.worker_set",
     "RenderResult": "data_gen.render.examples",
     "render_example": "data_gen.render.examples",
     "render_preset": "data_gen.render.examples",

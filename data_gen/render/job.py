@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from data_gen.render.examples import RenderResult
-from data_gen.render.worker import Item, read_audio
-from data_gen.render.workers import RenderPoolError, Worker, WorkerSet
+from data_gen.render.worker_process import Item, read_audio
+from data_gen.render.worker_set import RenderPoolError, Worker, WorkerSet
 from data_gen.synths.sampling import PresetSampler
 from data_gen.synths.spec import SynthSpec
 

@@ -33,7 +33,7 @@ from typing import Any
 from data_gen.render.plugins import plugin_env_var
 from data_gen.render.pool import RenderPool
 from data_gen.render.settings import RenderSettings
-from data_gen.render.workers import RenderPoolError
+from data_gen.render.worker_set import RenderPoolError
 from data_gen.synths.spec import SynthSpec
 
 log = logging.getLogger(__name__)

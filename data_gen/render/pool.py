@@ -1,6 +1,6 @@
 """RenderPool: worker processes that render examples in chunks, survive crashes and hangs.
 
-The pool is the public face: it checks arguments, owns a `WorkerSet` (render/workers.py) and
+The pool is the public face: it checks arguments, owns a `WorkerSet` (render/worker_set.py) and
 runs one `Job` (render/job.py) at a time over it.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 from data_gen.render.examples import RenderResult
 from data_gen.render.job import Job, Limits
 from data_gen.render.settings import RenderSettings
-from data_gen.render.workers import RendererFactory, WorkerSet
+from data_gen.render.worker_set import RendererFactory, WorkerSet
 from data_gen.synths.sampling import PresetSampler
 from data_gen.synths.spec import SynthSpec
 

@@ -128,7 +128,7 @@ def test_second_writer_on_a_busy_folder_is_refused(tmp_path):
 
 def test_a_synth_that_cannot_start_leaves_no_folder_and_a_complete_one_needs_no_pool(tmp_path):
     from data_gen.dataset.synthetic import generate
-    from data_gen.render.workers import RenderPoolError
+    from data_gen.render.worker_set import RenderPoolError
 
     def refuse(spec, settings, workers, timeout_s):  # as a pool whose plug-in will not load
         raise RenderPoolError("render worker for synth 'tiny' could not start")

@@ -2,7 +2,7 @@
 
 `WorkerSet` owns the processes and the counters about them; a `Job` (render/job.py) borrows the
 set for one run of work and replaces the workers it finds dead or hung. The processes run
-`worker.worker_main`.
+`worker_process.worker_main`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
-from data_gen.render.worker import Item, widen_pipe, worker_main
+from data_gen.render.worker_process import Item, widen_pipe, worker_main
 
 # Builds a worker's renderer from (spec, settings); module-level, so it pickles into a spawn.
 RendererFactory = Callable[[Any, Any], Any]
