@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 
 from absl import flags
@@ -24,13 +25,17 @@ _PACKAGED_ALIASES = ("", "configs")
 flags.disclaim_key_flags()
 
 
+def _is_config(name: str) -> bool:
+    """A run config defines `get_config`; helpers living beside them (arguments, checks) do not."""
+    if not name.endswith(".py") or name.startswith("_"):
+        return False
+    with open(os.path.join(PACKAGE_DIR, name), encoding="utf-8") as f:
+        return re.search(r"^def get_config\(", f.read(), re.MULTILINE) is not None
+
+
 def available() -> list[str]:
-    """Names of the packaged configs, e.g. ["proxy", "quickstart"]."""
-    return sorted(
-        name.removesuffix(".py")
-        for name in os.listdir(PACKAGE_DIR)
-        if name.endswith(".py") and not name.startswith("_")
-    )
+    """Names of the packaged configs, e.g. ["estimator", "proxy", "quickstart"]."""
+    return sorted(name.removesuffix(".py") for name in os.listdir(PACKAGE_DIR) if _is_config(name))
 
 
 def resolve(value: str) -> str:

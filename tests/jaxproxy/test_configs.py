@@ -18,6 +18,7 @@ def test_names_and_old_paths_resolve_to_the_packaged_files(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)  # not the repository root
     packaged = os.path.join(configs.PACKAGE_DIR, "proxy.py")
     assert {"proxy", "quickstart"} <= set(configs.available())
+    assert not {"arguments", "checks"} & set(configs.available())  # helpers, not configs
     assert configs.resolve("proxy:encoder=tfm,smoke") == packaged + ":encoder=tfm,smoke"
     assert configs.resolve("configs/proxy.py:encoder=tfm") == packaged + ":encoder=tfm"
     assert configs.resolve("proxy.py") == packaged
