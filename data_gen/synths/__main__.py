@@ -103,11 +103,18 @@ def describe(args: argparse.Namespace) -> None:
 
 def _print_table(spec, marks) -> None:
     width = max(len(p.name) for p in spec.params)
+    shows = max(len(m["shows"]) for m in marks.values())
     for p in spec.params:
+        mark = marks[p.name]
         kind = p.kind if p.is_continuous else f"{p.kind} {p.cardinality}"
-        flags = ("  " if p.used else "x ") + ("? " if marks[p.name]["check"] else "  ")
-        print(f"{p.index:4d} {flags}{p.name:<{width}}  {kind:<7} {marks[p.name]['why']}")
-    print("(x = excluded, held at its default; ? = a guess to check)")
+        flags = ("  " if p.used else "x ") + ("? " if mark["check"] else "  ")
+        print(
+            f"{p.index:4d} {flags}{p.name:<{width}}  {mark['shows']:<{shows}}  "
+            f"default {p.default:<6.4g} {kind:<7} {mark['why']}"
+        )
+    print(
+        "(x = excluded, held at its default; ? = a guess to check; defaults are raw [0, 1] values)"
+    )
 
 
 def _kind(t: tuple | None) -> str:

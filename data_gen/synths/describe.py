@@ -118,7 +118,12 @@ def guess_vst_param(row: dict[str, Any]) -> tuple[Param, dict[str, Any]]:
     texts = row["texts"]
     points = len(texts)
     runs = text_runs(texts)
-    review: dict[str, Any] = {"plugin_name": row["plugin_name"], "check": False}
+    unit = f" {row['unit']}" if row.get("unit") else ""
+    review: dict[str, Any] = {
+        "plugin_name": row["plugin_name"],
+        "shows": f"{texts[0].strip()} .. {texts[-1].strip()}{unit}",  # the plug-in's own range
+        "check": False,
+    }
     distinct = len({t for t, _, _ in runs})
     if len(runs) == 1:
         param = Param(name, "num", index, default=default, used=False)
@@ -155,7 +160,8 @@ def guess_faust_param(row: dict[str, Any]) -> tuple[Param, dict[str, Any]]:
     lo, hi, step = float(row["min"]), float(row["max"]), float(row["step"]) or 1.0
     span = hi - lo
     default = (float(row["value"]) - lo) / span if span > 0 else 0.0
-    review: dict[str, Any] = {"plugin_name": row["address"], "check": False}
+    review: dict[str, Any] = {"plugin_name": row["address"], "shows": f"{lo:g} .. {hi:g}"}
+    review["check"] = False
     steps = round(span / step) + 1 if span > 0 else 1
     common = dict(address=row["address"], default=round(default, 6))
     if steps > MAX_STEPS:
