@@ -176,6 +176,8 @@ ROWS = [
      ["PLUGIN_OR_DSP", "empty", "is a folder"]),
     ("synth-describe-garbage", [*DESCRIBE, "text.txt", "--out=s.json"],
      ["PLUGIN_OR_DSP", "text.txt", "not a plug-in"]),
+    ("synth-describe-bad-name", [*DESCRIBE, "nope.so", "--out=s.json", "--name=my synth"],
+     ["--name", "my synth"]),
     ("synth-check-no-spec", [*CHECK], ["spec"]),
     ("synth-check-missing", [*CHECK, "nope.json"], ["SPEC", "nope.json"]),
     ("synth-check-is-folder", [*CHECK, "empty"], ["SPEC", "empty"]),

@@ -57,6 +57,13 @@ def default_name(source: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "_", source.stem.lower()).strip("_") or "synth"
 
 
+def name_problem(name: str | None) -> str | None:
+    """Why `name` cannot name a synth (it names dataset files and $JAXPROXY_PLUGIN_<NAME>)."""
+    if name is None or re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        return None
+    return f"--name {name!r}: letters, digits, '_' and '-' only, starting with a letter or digit"
+
+
 def source_problem(source: Path) -> str | None:
     """Why `source` cannot be described, or None."""
     from data_gen.render.plugins import not_a_plugin
@@ -158,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "describe":
         first_problem(
             parser,
+            name_problem(args.name),
             source_problem(Path(args.source).expanduser()),
             out_file_problem(args.out),
             None if args.out.endswith(".json") else f"--out {args.out}: must end in .json",
