@@ -6,7 +6,7 @@ one-block frequency glide from the previous note, the hard-sync phase, the sampl
 the reverb and limiter buffers, nor its noise generator, one linear congruential state for the
 whole process. The same preset rendered twice in a row differed by up to 0.84 peak. Re-creating
 the processor clears all but the noise generator and costs about 70 ms of CPU per note (the
-plug-in reads its 30 bank files twice and JUCE rewrites its LV2 specs under /tmp); reloading the
+plug-in reads its 28 bank files twice and JUCE rewrites its LV2 specs under /tmp); reloading the
 library as well clears the generator at about 135 ms. A fork costs about 6 ms and restores
 everything, static variables included: the child plays the note on a copy of the process and the
 parent's plug-in never leaves the state it had before the first note.
