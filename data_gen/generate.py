@@ -37,11 +37,7 @@ from data_gen.command_line import (
     invoked_as,
     out_dir_problem,
 )
-from data_gen.dataset.merge import merge
-from data_gen.dataset.options import WriterOptions
-from data_gen.dataset.synthetic import generate
-from data_gen.dataset.writer import DatasetWriteError
-from data_gen.generation_flags import (
+from data_gen.dataset.generation_flags import (
     check_common,
     generation_parser,
     load_inputs,
@@ -51,6 +47,10 @@ from data_gen.generation_flags import (
     presets_parser,
     writer_options,
 )
+from data_gen.dataset.merge import merge
+from data_gen.dataset.options import WriterOptions
+from data_gen.dataset.synthetic import generate
+from data_gen.dataset.writer import DatasetWriteError
 from data_gen.render.worker_set import RenderPoolError
 from data_gen.synths.spec_file import synth_name
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from data_gen import generation_flags
+from data_gen.dataset import generation_flags
 from jaxproxy import cli
 
 

@@ -177,7 +177,7 @@ def run_pipeline(
 
 def main(argv: Sequence[str] | None = None) -> int:
     from data_gen.command_line import invoked_as
-    from data_gen.generation_flags import (
+    from data_gen.dataset.generation_flags import (
         generation_parser,
         load_inputs,
         parse_generation,

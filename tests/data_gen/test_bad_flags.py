@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from data_gen import generate as cli
-from data_gen import generation_flags
+from data_gen.dataset import generation_flags
 from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.production import build_generation_metadata
 from data_gen.dataset.writer import DatasetWriteError, DatasetWriter
