@@ -18,6 +18,7 @@ import numpy as np
 
 from data_gen.presets.presets_json import load_presets, save_presets
 from experiments import stages as st
+from jaxproxy.data.splits import random_split_lengths
 
 FACTORY_PRESETS = {  # the synth's own preset banks (Debian packages amsynth and hexter)
     "amsynth": "/usr/share/amsynth/banks/*.bank",
@@ -35,10 +36,11 @@ SCHEDULES = {  # label -> estimator config arguments
 
 
 def split_presets(kept: Path, train: Path, test: Path) -> tuple[int, int]:
-    """90/10 random split of a processed presets JSON (numpy permutation, seed 42)."""
+    """90/10 random split of a processed presets JSON (numpy permutation, seed 42), of the sizes
+    torch's random_split([0.9, 0.1]) gives (facts 4.3)."""
     synth, presets = load_presets(kept)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(presets))
-    num_test = int(round(HC_TEST_FRACTION * len(presets)))
+    num_test = random_split_lengths(len(presets), (1 - HC_TEST_FRACTION, HC_TEST_FRACTION))[1]
     test_idx, train_idx = np.sort(order[:num_test]), np.sort(order[num_test:])
     save_presets(train, synth, [presets[i] for i in train_idx])
     save_presets(test, synth, [presets[i] for i in test_idx])
@@ -92,48 +94,75 @@ def datasets(run: st.Stages, f: Folders, args: Any) -> None:
         run.run(f"generate hand-crafted {split}", [*command, f"--split={split}", "--extras=mel"])
 
 
-def proxy(run: st.Stages, f: Folders, args: Any) -> Path:
-    """Pre-train the proxy on synthetic presets, fine-tune it on the HC train split (9.6)."""
-    batch = 256 if args.proxy_encoder == "tfm" else 512
-    overrides = {
+def pretrain_overrides(f: Folders, args: Any) -> dict[str, Any]:
+    """Proxy pre-training on the synthetic set: the reference's SSM proxy at `--paper-sizes`
+    (constant lr, ReduceLROnPlateau(0.1, patience 5) per epoch on the validation L1, 60 epochs
+    Dexed / 50 Diva: configs/train/experiment/{dexed,diva}_tfm_mn20_mel.yaml), else the
+    paper's section-5 schedule shape squeezed into the short run."""
+    overrides: dict[str, Any] = {
         "train_data": f.data / "synthetic_train",
         "val_data": f.data / "synthetic_val",
         "num_epochs": args.proxy_epochs,
-        **st.scaled_schedule(args.synthetic_size, batch, args.proxy_epochs),
     }
+    if args.paper_sizes:
+        return {**overrides, "lr_schedule": "plateau"}
+    batch = 256 if args.proxy_encoder == "tfm" else 512
+    return {**overrides, **st.scaled_schedule(args.synthetic_size, batch, args.proxy_epochs)}
+
+
+def finetune_overrides(f: Folders, args: Any) -> dict[str, Any]:
+    """Fine-tuning on the HC train split: the config is the reference's (facts 9.6); shorter
+    runs keep its warmup share (Diva: 600 of ~30k steps)."""
+    overrides = {"init_from": f.proxy, "train_data": f.data / "hc_train",
+                 "num_epochs": args.finetune_epochs}  # fmt: skip
+    if not (args.smoke or args.paper_sizes):
+        overrides["warmup_steps"] = max(1, round(0.02 * _steps(f, args.finetune_epochs)))
+    return overrides
+
+
+def proxy(run: st.Stages, f: Folders, args: Any) -> Path:
+    """Pre-train the proxy on synthetic presets, fine-tune it on the HC train split (9.6)."""
     smoke = ",smoke" if args.smoke else ""
     config = f"proxy:synth={args.synth},encoder={args.proxy_encoder},audio_model={args.audio_model}"
     workdir = str(f.work / "proxy")
     run.run("train proxy", st.train_args(config=config + smoke, workdir=workdir,
-                                         overrides=overrides))  # fmt: skip
+                                         overrides=pretrain_overrides(f, args)))  # fmt: skip
     run.run("export proxy", st.export_args(workdir=workdir, out=str(f.proxy)))
-    workdir = f.work / "proxy_ft"
-    overrides = {"init_from": f.proxy, "train_data": f.data / "hc_train",
-                 "num_epochs": args.finetune_epochs}  # fmt: skip
-    if not args.smoke:  # the paper's warmup (Diva: 600 of ~30k steps) at this run's length
-        overrides["warmup_steps"] = max(1, round(0.02 * _steps(f, args.finetune_epochs)))
     run.run("fine-tune proxy",
             st.train_args(config=f"proxy_finetune:synth={args.synth},"
                                  f"audio_model={args.audio_model}" + smoke,
-                          workdir=str(workdir), overrides=overrides))  # fmt: skip
+                          workdir=str(f.work / "proxy_ft"),
+                          overrides=finetune_overrides(f, args)))  # fmt: skip
     return f.proxy_ft
 
 
-def _estimator_command(f: Folders, args: Any, label: str) -> list[str]:
-    smoke = ",smoke" if args.smoke else ""
-    config = f"estimator:synth={args.synth},{SCHEDULES[label]},audio_model={args.audio_model}"
-    overrides = {
+def estimator_overrides(f: Folders, args: Any) -> dict[str, Any]:
+    """The estimator config's overrides: at `--paper-sizes` none but the data, the proxy and
+    rendering the whole validation split (the reference's config, facts 9.5); shorter runs
+    validate every epoch with the paper's warmup share (Diva: 1,080 of 72,384 steps) and render
+    with one process per training (`--jobs` of them share the machine)."""
+    overrides: dict[str, Any] = {
         "train_data": f.data / "hc_train",
         "proxy": f.proxy_ft,
         "num_epochs": args.estimator_epochs,
         **({"channels": args.estimator_channels} if args.estimator_channels else {}),
         **({"d_final": args.estimator_d_final} if args.estimator_d_final else {}),
     }
-    if not args.smoke:  # the paper's warmup share (Diva: 1,080 of 72,384 steps), every epoch val.
+    if args.paper_sizes:
+        return {**overrides, "monitor": "a_mean", "render_val_examples": -1}
+    if not args.smoke:
         overrides["warmup_steps"] = max(1, round(0.015 * _steps(f, args.estimator_epochs)))
         overrides["eval_every_epochs"] = 1
+        overrides["render_workers"] = 1
+    return overrides
+
+
+def _estimator_command(f: Folders, args: Any, label: str) -> list[str]:
+    smoke = ",smoke" if args.smoke else ""
+    config = f"estimator:synth={args.synth},{SCHEDULES[label]},audio_model={args.audio_model}"
     workdir = str(f.work / f.estimator(label).name)
-    return st.train_args(config=config + smoke, workdir=workdir, overrides=overrides)
+    return st.train_args(config=config + smoke, workdir=workdir,
+                         overrides=estimator_overrides(f, args))  # fmt: skip
 
 
 def estimators(run: st.Stages, f: Folders, args: Any, labels: list[str]) -> dict[str, Path]:

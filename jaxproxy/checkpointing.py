@@ -47,6 +47,7 @@ class Checkpointer:
             os.path.join(self.directory, "latest"),
             options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
         )
+        self._keys = {kind: key for kind, (key, _) in (best_modes or BEST_MODES).items()}
         self.best = {
             kind: ocp.CheckpointManager(
                 os.path.join(self.directory, kind),
@@ -75,13 +76,15 @@ class Checkpointer:
         self.latest.save(step, args=self._args(state, data_state), force=True)
 
     def save_best(self, step: int, state: Any, metrics: dict[str, float]) -> None:
-        """Offers `state` to the best-MRR and best-L1 managers; each keeps only its best.
+        """Offers `state` to the best managers whose metric `metrics` holds; each keeps its best.
 
         A run killed between `save_best` and `save` redoes this step after resuming; resume is
         exact, so a best checkpoint already at `step` holds this very state and is kept as is.
+        A metric that arrives later (rendered audio) is offered on its own, with the state of
+        its step.
         """
-        for manager in self.best.values():
-            if step in manager.all_steps():
+        for kind, manager in self.best.items():
+            if self._keys[kind] not in metrics or step in manager.all_steps():
                 continue
             manager.save(step, args=self._args(state, None), metrics=dict(metrics), force=True)
 

@@ -9,7 +9,7 @@ The folder holds `weights.npz` (parameters and BatchNorm statistics), `config.js
   logits_BxW = estimator.logits(mel_BxMxT)     # used-order logits (models.estimator)
 
   python -m jaxproxy.export_estimator --workdir=runs/dx7_ssm --out=exports/dx7_ssm \
-      --checkpoint=best_a_l1
+      --checkpoint=best      # the run's monitor: best_a_mean, best_a_l1 or best_loss_p
 """
 
 from __future__ import annotations
@@ -47,12 +47,18 @@ def _read_json(folder: str, name: str, what: str) -> Any:
         return json.load(f)
 
 
-def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best_a_l1") -> str:
-    """Writes the export folder of `checkpoint` ("best_a_l1", "best_loss_p" or "latest")."""
+CHECKPOINTS = ("best", *estimator.BEST_MODES, "latest")
+
+
+def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best") -> str:
+    """Writes the export folder of `checkpoint`: "best" (the best by the run's monitor, the
+    reference's choice), "best_a_mean", "best_a_l1", "best_loss_p" or "latest"."""
     what = "an estimator training workdir"
     config = ml_collections.ConfigDict(_read_json(workdir, estimator.CONFIG_FILE, what))
     spec_json = _read_json(workdir, estimator.SPEC_FILE, what)
     facts = _read_json(workdir, estimator.DATA_FILE, what)
+    if checkpoint == "best":  # runs from before `monitor` followed a_l1
+        checkpoint = f"best_{facts.get('monitor', 'a_l1')}"
     layout = PresetLayout.from_spec_json(spec_json)
     model = estimator.build_model(config, layout, facts["mel_min"], facts["mel_max"])
     _, params, batch_stats = proxy_step.split_model(model)
@@ -185,6 +191,6 @@ if __name__ == "__main__":
     flags.DEFINE_string("workdir", None, "Estimator training workdir.", required=True)
     flags.DEFINE_string("out", None, "Export folder to write.", required=True)
     flags.DEFINE_enum(
-        "checkpoint", "best_a_l1", ["best_a_l1", "best_loss_p", "latest"], "Which checkpoint."
+        "checkpoint", "best", list(CHECKPOINTS), "Which checkpoint (best: by the run's monitor)."
     )
     app.run(main)

@@ -156,3 +156,38 @@ def plateau_update(
         num_bad=jnp.asarray(num_bad, jnp.int32),
         scale=jnp.asarray(scale, jnp.float32),
     )
+
+
+def plateau_scaling() -> optax.GradientTransformation:
+    """Multiplies the updates by a `PlateauState.scale` kept in the optimizer state.
+
+    Chained after AdamW at a constant LR this is AdamW at lr * scale (the decoupled weight decay
+    is scaled by the LR too), so a trainer whose LR comes from an optax schedule can take the
+    reference's ReduceLROnPlateau: the state is checkpointed with the optimizer's, and a
+    validation replaces it through `plateau_update` (see `replace_plateau`).
+    """
+
+    def init(params):
+        del params
+        return PlateauState.create()
+
+    def update(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+
+    return optax.GradientTransformation(init, update)
+
+
+def find_plateau(opt_state) -> PlateauState | None:
+    """The `PlateauState` inside a chained optimizer state, or None."""
+    found = [s for s in jax.tree.leaves(opt_state, is_leaf=_is_plateau) if _is_plateau(s)]
+    return found[0] if found else None
+
+
+def replace_plateau(opt_state, plateau: PlateauState):
+    """`opt_state` with its `PlateauState` replaced by `plateau`."""
+    return jax.tree.map(lambda s: plateau if _is_plateau(s) else s, opt_state, is_leaf=_is_plateau)
+
+
+def _is_plateau(node) -> bool:
+    return isinstance(node, PlateauState)

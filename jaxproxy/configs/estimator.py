@@ -20,12 +20,16 @@ numerical parameters get the audio loss's gradient; probs, straight_through or g
 proxy soft presets), smoke (no value).
 
 Settings are the paper's (facts 9.1-9.5): 89/11 train/validation split of the hand-crafted
-training set (seed 42), min-max scaled dB log-mel, batch 64, 600 epochs, AdamW with the synth's
-lr/betas/eps/weight decay, linear warmup, then ReduceLROnPlateau(0.5, patience 5) at each
-validation (every 10 epochs). The plateau monitors the validation audio-embedding L1 of the
-hard-decoded prediction (`a_l1`), since jaxproxy renders no audio in the training loop (the
-reference monitors rendered-audio metrics). dx7 borrows Dexed's settings, amsynth Diva's,
-minisub/talnm Dexed's.
+training set (seed 42), min-max scaled dB log-mel (statistics of the whole hand-crafted train
+set, validation part included, as the reference's stats_train.pkl), batch 64, 600 epochs, AdamW
+with the synth's lr/betas/eps/weight decay, linear warmup, then ReduceLROnPlateau(0.5, patience
+5) at each validation (every 10 epochs). `monitor` picks what the plateau and the best
+checkpoint (the one `export_estimator` exports) follow: `a_mean` is the reference's, the mean
+of the audio metrics on rendered predictions (validation presets rendered by the render service
+in the background, at most `render_val_examples` of them); `auto` (the default) takes `a_mean`
+when the synth renders here, else falls back to the proxy's validation L1 `a_l1` (PLoss, which
+never runs the proxy, to its parameter loss `loss_p`). dx7 borrows Dexed's settings, amsynth
+Diva's, minisub/talnm Dexed's.
 
 Smoke variant (`:smoke`): a narrow CNN, batch 16, 12 steps, validation every 6 steps.
 """
@@ -116,8 +120,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.plateau_patience = 5
     config.steps_per_call = 1
 
-    # Validation every 10 epochs; checkpoints.
+    # Validation every 10 epochs (facts 9.5); what the plateau and the best checkpoint follow.
     config.eval_every_epochs = 10
+    config.monitor = "auto"  # auto, a_mean (rendered audio), a_l1 (the proxy), loss_p
+    config.render_val_examples = 1024  # -1: the whole validation split, as the reference
+    config.render_workers = 0  # render processes; 0: one per core
+    # Rendered metrics of a validation are applied (plateau, best checkpoint) this many steps
+    # later so training goes on while they render (-1: one epoch; at most the validation interval).
+    config.render_lag_steps = -1
     config.eval_every_steps = -1  # > 0 overrides eval_every_epochs
     config.eval_batch_size = 64
     config.log_every_steps = 50
@@ -137,6 +147,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.eval_batch_size = 8
         config.log_every_steps = 2
         config.checkpoint_every_steps = 4
+        config.render_val_examples = 8
+        config.render_workers = 1
 
     config.lock()
     return config

@@ -115,6 +115,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.schedule = ml_collections.ConfigDict(
         dict(constant_steps=7_500, decay_end_epoch=10.0, restart_end_epoch=30.0, min_lr=2e-6)
     )
+    # "wcrc" (the paper's section 5, above) or "plateau": the constant lr times
+    # ReduceLROnPlateau(plateau_factor, plateau_patience) on the validation L1, stepped at the
+    # validation that ends each epoch (the reference's mn20_mel SSM proxies: factor 0.1,
+    # patience 5; configs/train/experiment/{dexed,diva}_tfm_mn20_mel.yaml).
+    config.lr_schedule = "wcrc"
+    config.plateau_factor = 0.1
+    config.plateau_patience = 5
     config.compute_dtype = "float32"  # "bfloat16" on accelerators: bf16 matmuls, fp32 params.
     # Train steps per jit call (a lax.scan over k batches): 4 was faster than 1 for every encoder
     # on CPU (docs/benchmarks.md, "Train step against PyTorch") and amortises dispatch on

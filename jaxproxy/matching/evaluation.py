@@ -132,10 +132,12 @@ class ValidationHook:
         max_examples: int = 64,
         workers: int | None = None,
         settings_json: Mapping[str, Any] | None = None,
+        batch_size: int = audio_metrics.REFERENCE_BATCH,
     ) -> None:
         if max_examples < 1:
             raise ValueError(f"ValidationHook: max_examples must be >= 1, got {max_examples}")
         self.spec_json = dict(spec_json)
+        self.batch_size = batch_size  # the metrics' batches (the reference validates in 64s)
         self.target_presets = np.asarray(target_presets_NxP, np.float32)[:max_examples]
         self.client = RenderClient(spec_json, settings_json, workers)
         self.target_audio, failed = self.client.render(self.target_presets)
@@ -163,6 +165,7 @@ class ValidationHook:
             self.target_audio,
             target_presets_NxP=self.target_presets,
             spec_json=self.spec_json,
+            batch_size=self.batch_size,
         ).metrics
 
     def submit(self, pred_presets_NxP: np.ndarray) -> concurrent.futures.Future:

@@ -171,7 +171,8 @@ def jit_train_step(train_step: Callable, mesh: Mesh, state: EstimatorState, prox
 def make_eval_step(
     model_def: ModelDef, layout: PresetLayout, proxy: Any, config: Any
 ) -> Callable[[EstimatorState, Any, Mapping[str, jax.Array]], dict[str, jax.Array]]:
-    """Eval-mode sums over a batch: parameter-loss parts, L_p and the hard-decoded L_a."""
+    """Eval-mode means over a batch: parameter-loss parts, L_p and, with a proxy (`proxy` None
+    for PLoss, which never runs it), the hard-decoded L_a."""
 
     def eval_step(state: EstimatorState, proxy_weights, batch):
         model = nnx.merge(model_def.eval_graph, state.params, state.batch_stats, model_def.rest)
@@ -180,17 +181,28 @@ def make_eval_step(
             logits_BxW, batch[PRESETS], layout, label_smoothing=config.label_smoothing
         )
         presets_BxP = decode_presets(logits_BxW, layout)
-        emb_BxE = proxy.apply(proxy_weights, presets_BxP)
+        if proxy is not None:
+            emb_BxE = proxy.apply(proxy_weights, presets_BxP)
+            parts = dict(parts, a_l1=losses.embedding_l1(emb_BxE, batch[TARGETS]))
         cat_hits = presets_BxP[:, layout.cat_idx] == batch[PRESETS][:, layout.cat_idx]
         bin_hits = presets_BxP[:, layout.bin_idx] == batch[PRESETS][:, layout.bin_idx]
         num_err = jnp.abs(presets_BxP[:, layout.num_idx] - batch[PRESETS][:, layout.num_idx])
         return {
             "loss_p": loss_p,
             **parts,
-            "a_l1": losses.embedding_l1(emb_BxE, batch[TARGETS]),
             "num_mae": jnp.mean(num_err) if num_err.size else jnp.zeros(()),
             "cat_acc": jnp.mean(cat_hits) if cat_hits.size else jnp.zeros(()),
             "bin_acc": jnp.mean(bin_hits) if bin_hits.size else jnp.zeros(()),
         }
 
     return eval_step
+
+
+def make_predict_step(model_def: ModelDef, layout: PresetLayout) -> Callable:
+    """`predict(state, mel_BxMxT) -> presets_BxP`: eval mode, hard decoding (what is rendered)."""
+
+    def predict(state: EstimatorState, mel_BxMxT: jax.Array) -> jax.Array:
+        model = nnx.merge(model_def.eval_graph, state.params, state.batch_stats, model_def.rest)
+        return decode_presets(model(mel_BxMxT), layout)
+
+    return predict

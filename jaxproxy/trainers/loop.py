@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import numpy as np
@@ -45,6 +45,20 @@ class Cadence:
             eval_every=eval_every,
             checkpoint_every=config.checkpoint_every_steps,
         )
+
+
+class Deferred(Protocol):
+    """Validation results that arrive after their validation (audio rendered in the background).
+
+    `poll(state, step)` applies the results due by `step` (waiting for them if needed) and
+    returns the state; `flush(state)` applies every pending one; `metrics` are the latest.
+    """
+
+    metrics: dict[str, float]
+
+    def poll(self, state: Any, step: int) -> Any: ...
+
+    def flush(self, state: Any) -> Any: ...
 
 
 def crossed(step: int, k: int, every: int) -> bool:
@@ -83,12 +97,16 @@ def run(
     progress: Progress,
     lr_at: Callable[[Any, int], float],
     after_validation: Callable[[Any, dict[str, float]], Any] | None = None,
+    deferred: Deferred | None = None,
 ) -> tuple[Any, dict[str, float]]:
     """Trains from `state.step` to `cadence.total_steps`; returns (state, last val metrics).
 
     `jit_step(state, k)` gives the jitted `step(state, batches) -> (state, metrics)` for k
     batches; `lr_at(state, step)` the logged learning rate; `after_validation(state, metrics)`
-    may update the state from validation metrics (e.g. an LR plateau) before it is saved.
+    may update the state from validation metrics (e.g. an LR plateau) before it is saved;
+    `deferred` results are applied when due, and always before the next validation and before a
+    latest checkpoint between validations, so a latest checkpoint never holds another step's
+    pending result (one saved at a validation holds its own, which the trainer resubmits).
     """
     step = int(state.step)
     jitted: dict[int, Callable] = {}  # steps per call -> jitted step (a short last call too)
@@ -111,6 +129,8 @@ def run(
                 state, step_metrics = jitted[k](state, batches)
             pending.append(step_metrics)
             step += k
+            if deferred is not None:
+                state = deferred.poll(state, step)
 
             if crossed(step, k, cadence.log_every) or step == total:
                 check_finite(state)
@@ -122,6 +142,8 @@ def run(
             is_eval = crossed(step, k, cadence.eval_every) or step == total
             if is_eval:
                 check_finite(state)
+                if deferred is not None:
+                    state = deferred.flush(state)
                 val_metrics = validate(state)
                 logging.info("validation at step %d: %s", step, val_metrics)
                 progress.write("val", step, val_metrics)
@@ -130,9 +152,14 @@ def run(
                 ckpt.save_best(step, state, val_metrics)
             if is_eval or crossed(step, k, cadence.checkpoint_every):
                 check_finite(state)
+                if deferred is not None and not is_eval:
+                    state = deferred.flush(state)
                 ckpt.save(step, state, train_iter.get_state())
             if is_eval:
                 progress.restart_clock(step)  # steps/s measures training, not validation
+        if deferred is not None:
+            state = deferred.flush(state)
+            val_metrics = {**val_metrics, **deferred.metrics}
     finally:  # an interrupted run still finishes the save in flight
         ckpt.wait()
         ckpt.close()

@@ -17,7 +17,7 @@ import ml_collections
 from absl import logging
 from flax import nnx
 
-from jaxproxy import data, metrics, models, sharding
+from jaxproxy import data, metrics, models, schedules, sharding
 from jaxproxy.checkpointing import Checkpointer
 from jaxproxy.trainers import loop, proxy_step
 from jaxproxy.trainers.progress import Progress
@@ -117,6 +117,33 @@ class Validator:
         return {"l1": float(l1), "mrr": float(mrr)}
 
 
+def lr_scale(state: proxy_step.TrainState) -> float:
+    """The LR plateau's current factor (1 without a plateau)."""
+    plateau = schedules.find_plateau(state.opt_state)
+    return 1.0 if plateau is None else float(plateau.scale)
+
+
+def epoch_plateau(config, steps_per_epoch: int, eval_every: int, mesh):
+    """`after_validation`: one ReduceLROnPlateau step on the validation L1 at the validation
+    whose interval holds an epoch's end (the reference steps it per epoch with the latest
+    val/loss, validating twice per epoch); a function of the step, so resume stays exact."""
+    replicated = sharding.replicated(mesh)
+
+    def after_validation(state, metrics):
+        if not loop.crossed(int(state.step), eval_every, steps_per_epoch):
+            return state
+        plateau = schedules.plateau_update(
+            jax.device_get(schedules.find_plateau(state.opt_state)),
+            metrics["l1"],
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+        )
+        plateau = jax.device_put(plateau, replicated)
+        return state.replace(opt_state=schedules.replace_plateau(state.opt_state, plateau))
+
+    return after_validation
+
+
 def make_train_iterator(train_ds: data.ProxyDataset, config, mesh) -> data.BatchIterator:
     """The config's resumable training iterator (a seam the resume test wraps)."""
     return data.make_train_iterator(
@@ -190,6 +217,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         eval_every,
     )
     cadence = loop.Cadence.from_config(config, total_steps, eval_every)
+    after_validation = None
+    if proxy_step.uses_plateau(config):
+        after_validation = epoch_plateau(config, steps_per_epoch, eval_every, mesh)
     state, val_metrics = loop.run(
         state,
         train_iter=train_iter,
@@ -198,7 +228,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         validate=validate,
         ckpt=ckpt,
         progress=progress,
-        lr_at=lambda _, step: schedule(step),
+        lr_at=lambda state, step: schedule(step) * lr_scale(state),
+        after_validation=after_validation,
     )
     step = int(state.step)
     return dict(val_metrics, step=step)

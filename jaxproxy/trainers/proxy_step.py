@@ -38,16 +38,32 @@ class ModelDef:
     rest: nnx.State  # anything that is neither a Param nor a BatchStat (held constant)
 
 
+LR_SCHEDULES = ("wcrc", "plateau")
+
+
+def uses_plateau(config: Any) -> bool:
+    """True for `lr_schedule="plateau"` (the reference's SSM proxies); older configs: wcrc."""
+    name = config.get("lr_schedule", "wcrc")
+    if name not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {name!r}")
+    return name == "plateau"
+
+
 def make_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
-    """The paper's wcrc schedule (facts 6.4) at the config's base lr."""
+    """The paper's wcrc schedule (facts 6.4) at the config's base lr; with `lr_schedule=plateau`
+    the base lr, which `schedules.plateau_scaling` then scales."""
+    if uses_plateau(config):
+        return optax.constant_schedule(config.lr)
     return schedules.wcrc_schedule(config.lr, steps_per_epoch, **config.schedule)
 
 
 def make_optimizer(config: Any, schedule: optax.Schedule) -> optax.GradientTransformation:
-    """AdamW with the config's betas/eps and weight decay (0 in the paper, facts 6.2)."""
-    return optax.adamw(
+    """AdamW with the config's betas/eps and weight decay (0 in the paper, facts 6.2), followed
+    by the LR plateau's scale when the config asks for one."""
+    adamw = optax.adamw(
         schedule, b1=config.b1, b2=config.b2, eps=config.eps, weight_decay=config.weight_decay
     )
+    return optax.chain(adamw, schedules.plateau_scaling()) if uses_plateau(config) else adamw
 
 
 def split_model(model: nnx.Module) -> tuple[ModelDef, nnx.State, nnx.State]:

@@ -81,13 +81,15 @@ def write_fake_dataset(
     audio_model: str = "fake",
     seed: int = 0,
     arrays: dict[str, np.ndarray] | None = None,
+    synth: dict | None = None,
 ) -> dict[str, np.ndarray]:
-    """Writes a complete dataset folder with data_gen's writer; returns its arrays in order."""
+    """Writes a complete dataset folder with data_gen's writer; returns its arrays in order
+    (`synth`: another spec JSON, e.g. a renderable one, instead of the fake synth)."""
     if arrays is None:
         arrays = fake_arrays(num_examples, embedding_dim, seed, num_params)
     num_params, embedding_dim = arrays["params"].shape[1], arrays["embedding"].shape[1]
     num_examples = len(arrays["params"])
-    synth = fake_synth_json(num_params)
+    synth = synth or fake_synth_json(num_params)
     extras = {
         n: a.shape[1:]
         for n, a in arrays.items()
