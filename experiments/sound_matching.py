@@ -1,7 +1,7 @@
 """Sound matching end to end: a proxy, estimators for PLoss / Mix / Switch / soft input, evaluation.
 
 python -m experiments.sound_matching --workdir=runs/sound_matching            # about an hour here
-python -m experiments.sound_matching --workdir=runs/sm_paper --paper-sizes    # the paper's sizes
+python -m experiments.sound_matching --workdir=runs/sm_paper --paper-sizes    # the reference's runs
 
 Stages (`experiments.ssm_stages`; each runs once, a rerun continues where one stopped):
 1. the synth's factory presets, processed as the paper does, split 90/10 (seed 42, facts 4.3);
@@ -17,8 +17,10 @@ through the proxy on the out-of-domain targets, audio examples; and the results 
 
 Defaults (scaled down to about an hour on the shared 2-core machine): amsynth (3,261 factory
 presets kept: 2,935 train, 326 test), mel128 targets, an HN-OH proxy on 4,096 synthetic presets,
-quarter-width estimator CNNs (269k parameters) for 3 epochs, 160 of the in-domain test presets,
-every second GM program (64) at note 60.
+quarter-width estimator CNNs (269k parameters) for 3 epochs validated every epoch on rendered
+audio (the reference's a_mean drives their LR plateau and the exported checkpoint), 160 of the
+in-domain test presets, every second GM program (64) at note 60. `--paper-sizes` runs the
+reference's configs (`ssm_stages.*_overrides`, tested field by field against its files).
 """
 
 from __future__ import annotations

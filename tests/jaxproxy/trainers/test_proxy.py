@@ -214,3 +214,18 @@ def test_sigkill_and_rerun_the_same_command(data_dirs, tmp_path):
     assert max(_saved_steps(killed)) < steps
     run(killed)
     _assert_trees_equal(_final_params(str(tmp_path / "a"), steps), _final_params(killed, steps))
+
+
+def test_plateau_schedule_steps_on_the_epoch_end_validation_l1(data_dirs, tmp_path):
+    # The reference's SSM proxies: constant lr, ReduceLROnPlateau on val L1 stepped per epoch.
+    # Smoke: 6 steps per epoch, validations at steps 6 and 12 (both end an epoch).
+    config = _smoke_config(data_dirs, encoder="hn_oh", lr_schedule="plateau")
+    proxy.train_and_evaluate(config, str(tmp_path))
+    curves = json.loads((tmp_path / "curves.json").read_text())
+    l1 = [value for _, value in curves["val/l1"]]
+    path = os.path.join(str(tmp_path), "checkpoints", "latest", "12", "state")
+    plateau = ocp.StandardCheckpointer().restore(path)["opt_state"][-1]  # chain(adamw, plateau)
+    assert len(l1) == 2 and float(plateau["best"]) == pytest.approx(min(l1), rel=1e-6)
+    config = _smoke_config(data_dirs, encoder="hn_oh", lr_schedule="cosine")
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        proxy.train_and_evaluate(config, str(tmp_path / "bad"))
