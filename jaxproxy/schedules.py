@@ -81,6 +81,13 @@ LOSS_SCHEDULES = {
 LOSS_SCHEDULE_ALIASES = {"ploss": "loss_p_only", "mix": "mix_a_p", "switch": "switch_p_a"}
 
 
+def has_audio_loss(name: str) -> bool:
+    """False for PLoss (`loss_p_only`): its audio weight is always 0, so the proxy never runs
+    (the reference sets its proxy to None); True for the others and unknown names."""
+    weights = LOSS_SCHEDULES.get(LOSS_SCHEDULE_ALIASES.get(name, name))
+    return weights is None or any(weights[1])
+
+
 def linear_ramp(start_value: float, end_value: float, start: int, warm: int) -> optax.Schedule:
     """The reference's `LinearScheduler` as an optax schedule (a function of the step).
 

@@ -58,6 +58,10 @@ _RULE_GROUPS = (
     (("ramp_start_frac", "ramp_warm_frac"), _unit(high_open=False)),
     (("train_fraction",), _unit(low_open=True)),
     (("plateau_factor",), _unit(low_open=True, high_open=False)),
+    (("render_workers",), (_whole(0), "a whole number >= 0 (0: one per core)")),
+    (("render_lag_steps",), (_whole(-1), "-1 (one epoch) or a whole number >= 0")),
+    (("render_val_examples",),
+     (lambda v: _whole(-1)(v) and v != 0, "-1 (all) or a whole number >= 1")),
 )  # fmt: skip
 _RULES = {field: rule for fields, rule in _RULE_GROUPS for field in fields}
 
@@ -68,6 +72,8 @@ def _choices() -> dict[str, Iterable[str]]:
     from jaxproxy.data.pipeline import MODES
     from jaxproxy.models.registry import ENCODERS
     from jaxproxy.schedules import LOSS_SCHEDULE_ALIASES, LOSS_SCHEDULES
+    from jaxproxy.trainers.proxy_step import LR_SCHEDULES
+    from jaxproxy.trainers.render_validation import MONITORS
 
     return {
         "input_mode": MODES,
@@ -75,6 +81,8 @@ def _choices() -> dict[str, Iterable[str]]:
         "compute_dtype": COMPUTE_DTYPES,
         "encoder": tuple(ENCODERS),
         "loss_schedule": (*LOSS_SCHEDULES, *LOSS_SCHEDULE_ALIASES),
+        "lr_schedule": LR_SCHEDULES,
+        "monitor": MONITORS,
     }
 
 
@@ -99,11 +107,17 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise ValueError(f"--config.{path}={value!r}: must be one of {', '.join(allowed)}")
 
 
+def _runs_proxy(config: Mapping[str, Any]) -> bool:
+    from jaxproxy.schedules import has_audio_loss
+
+    return has_audio_loss(config.get("loss_schedule", ""))
+
+
 def check_inputs(config: Mapping[str, Any]) -> None:
     """Raises OSError/DatasetError naming the field when a folder the config reads is unusable."""
     for field in (*DATASET_FIELDS, *EXPORT_FIELDS):
         present, path = _value(config, field)
-        if not present:
+        if not present or (field == "proxy" and not _runs_proxy(config)):
             continue
         kind = "dataset folder" if field in DATASET_FIELDS else "export folder"
         if not os.path.exists(path):

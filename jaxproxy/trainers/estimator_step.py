@@ -69,8 +69,7 @@ def init_state(params, batch_stats, tx: optax.GradientTransformation) -> Estimat
 
 def uses_audio_loss(config: Any) -> bool:
     """False for PLoss: the proxy is not run at all (as the reference disables it)."""
-    name = schedules.LOSS_SCHEDULE_ALIASES.get(config.loss_schedule, config.loss_schedule)
-    return any(schedules.LOSS_SCHEDULES[name][1])
+    return schedules.has_audio_loss(config.loss_schedule)
 
 
 def proxy_embedding(
