@@ -10,9 +10,9 @@ import pytest
 from data_gen.presets import dx7_sysex as sx
 from data_gen.presets import formats, plugin_presets
 from data_gen.presets.__main__ import main
-from data_gen.presets.presets_json import load_presets, save_presets
+from data_gen.presets.presets_json import load_presets, save_presets, write_json_atomic
 from data_gen.synths.registry import get_spec
-from data_gen.synths.spec_file import write_spec_file
+from data_gen.synths.spec_file import spec_file_json
 
 HEXTER = sorted(glob.glob("/usr/share/hexter/dx7_roms.dx7"))
 
@@ -129,7 +129,7 @@ def test_process_names_a_spec_files_presets_by_its_spec(tmp_path):
     # generate presets --synth SPEC.json takes a presets JSON holding the spec's name, not a path.
     spec = dataclasses.replace(get_spec("minisub"), name="my_synth")
     spec_file = tmp_path / "my_synth.json"
-    write_spec_file(spec_file, spec, {})
+    write_json_atomic(spec_file, spec_file_json(spec, {}))
     source, out = tmp_path / "in.json", tmp_path / "kept.json"
     save_presets(source, "my_synth", formats.vectors_to_presets(spec, np.full(spec.num_used, 0.0)))
     args = ["process", "--synth", str(spec_file), str(source), "--out", str(out), "--no-render"]
