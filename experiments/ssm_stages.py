@@ -55,11 +55,17 @@ class Folders:
         self.presets, self.data, self.exports = work / "presets", work / "data", work / "exports"
         self.hc_train_json = self.presets / "hc_train.json"
         self.hc_test_json = self.presets / "hc_test.json"
+        # The estimator's training set (the proxy fine-tunes on it too) and its test set.
+        self.hc_train, self.hc_test = self.data / "hc_train", self.data / "hc_test"
         # The fine-tuning trainer exports its best checkpoint (validation L1) itself.
         self.proxy, self.proxy_ft = self.exports / "proxy", work / "proxy_ft" / "export"
 
     def estimator(self, label: str) -> Path:
         return self.exports / f"estimator_{label.lower().replace('+', '_')}"
+
+    def num_train(self) -> int:
+        """Presets in the hand-crafted train split (its schedules' step counts)."""
+        return len(load_presets(self.hc_train_json)[1])
 
 
 def hand_crafted(run: st.Stages, f: Folders, args: Any) -> None:
@@ -113,21 +119,24 @@ def pretrain_overrides(f: Folders, args: Any) -> dict[str, Any]:
 def finetune_overrides(f: Folders, args: Any) -> dict[str, Any]:
     """Fine-tuning on the HC train split: the config is the reference's (facts 9.6); shorter
     runs keep its warmup share (Diva: 600 of ~30k steps)."""
-    overrides = {"init_from": f.proxy, "train_data": f.data / "hc_train",
+    overrides = {"init_from": f.proxy, "train_data": f.hc_train,
                  "num_epochs": args.finetune_epochs}  # fmt: skip
     if not (args.smoke or args.paper_sizes):
         overrides["warmup_steps"] = max(1, round(0.02 * _steps(f, args.finetune_epochs)))
     return overrides
 
 
-def proxy(run: st.Stages, f: Folders, args: Any) -> Path:
-    """Pre-train the proxy on synthetic presets, fine-tune it on the HC train split (9.6)."""
+def proxy(run: st.Stages, f: Folders, args: Any, finetune: bool = True) -> Path:
+    """Pre-train the proxy on synthetic presets, fine-tune it on the HC train split (9.6);
+    returns its export (the pre-trained one when `finetune` is False: no HC presets)."""
     smoke = ",smoke" if args.smoke else ""
     config = f"proxy:synth={args.synth},encoder={args.proxy_encoder},audio_model={args.audio_model}"
     workdir = str(f.work / "proxy")
     run.run("train proxy", st.train_args(config=config + smoke, workdir=workdir,
                                          overrides=pretrain_overrides(f, args)))  # fmt: skip
     run.run("export proxy", st.export_args(workdir=workdir, out=str(f.proxy)))
+    if not finetune:
+        return f.proxy
     run.run("fine-tune proxy",
             st.train_args(config=f"proxy_finetune:synth={args.synth},"
                                  f"audio_model={args.audio_model}" + smoke,
@@ -136,14 +145,14 @@ def proxy(run: st.Stages, f: Folders, args: Any) -> Path:
     return f.proxy_ft
 
 
-def estimator_overrides(f: Folders, args: Any) -> dict[str, Any]:
+def estimator_overrides(f: Folders, args: Any, proxy: Path | None = None) -> dict[str, Any]:
     """The estimator config's overrides: at `--paper-sizes` none but the data, the proxy and
     rendering the whole validation split (the reference's config, facts 9.5); shorter runs
     validate every epoch with the paper's warmup share (Diva: 1,080 of 72,384 steps) and render
     with one process per training (`--jobs` of them share the machine)."""
     overrides: dict[str, Any] = {
-        "train_data": f.data / "hc_train",
-        "proxy": f.proxy_ft,
+        "train_data": f.hc_train,
+        "proxy": proxy or f.proxy_ft,
         "num_epochs": args.estimator_epochs,
         **({"channels": args.estimator_channels} if args.estimator_channels else {}),
         **({"d_final": args.estimator_d_final} if args.estimator_d_final else {}),
@@ -157,24 +166,26 @@ def estimator_overrides(f: Folders, args: Any) -> dict[str, Any]:
     return overrides
 
 
-def _estimator_command(f: Folders, args: Any, label: str) -> list[str]:
+def _estimator_command(f: Folders, args: Any, label: str, proxy: Path | None) -> list[str]:
     smoke = ",smoke" if args.smoke else ""
     config = f"estimator:synth={args.synth},{SCHEDULES[label]},audio_model={args.audio_model}"
     workdir = str(f.work / f.estimator(label).name)
     return st.train_args(config=config + smoke, workdir=workdir,
-                         overrides=estimator_overrides(f, args))  # fmt: skip
+                         overrides=estimator_overrides(f, args, proxy))  # fmt: skip
 
 
-def estimators(run: st.Stages, f: Folders, args: Any, labels: list[str]) -> dict[str, Path]:
+def estimators(
+    run: st.Stages, f: Folders, args: Any, labels: list[str], proxy: Path | None = None
+) -> dict[str, Path]:
     """Train (`args.jobs` at a time: on a shared machine, more processes get more of the CPU)
-    and export one estimator per schedule label, through the fine-tuned proxy."""
+    and export one estimator per schedule label, through `proxy` (default: the fine-tuned one)."""
     todo = [label for label in labels if not run.done(f"train estimator {label}")]
     for k in range(0, len(todo), max(1, args.jobs)):
         group = todo[k : k + max(1, args.jobs)]
         start = time.perf_counter()
         procs = {}
         for label in group:
-            command = _estimator_command(f, args, label)
+            command = _estimator_command(f, args, label, proxy)
             print(f"\n=== train estimator {label}: python -m {shlex.join(command)}", flush=True)
             procs[label] = (command, subprocess.Popen([sys.executable, "-m", *command]))
         for label, (command, proc) in procs.items():
@@ -205,5 +216,4 @@ def ood_targets(run: st.Stages, f: Folders, args: Any) -> Path:
 
 def _steps(f: Folders, epochs: int, batch: int = 64, train_fraction: float = 0.89) -> int:
     """Optimizer steps of a run on the hand-crafted train split (its 89 % training part)."""
-    _, presets = load_presets(f.hc_train_json)
-    return epochs * max(1, int(train_fraction * len(presets)) // batch)
+    return epochs * max(1, int(train_fraction * f.num_train()) // batch)

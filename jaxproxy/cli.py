@@ -33,6 +33,7 @@ COMMANDS: dict[str, Command] = {
     "evaluate": Command("jaxproxy.evaluate", "the paper's test protocol for an exported proxy"),
     "convert": Command("jaxproxy.convert", "the reference's checkpoints and datasets -> ours"),
     "match": Command("jaxproxy.match", "sound file -> preset file for the synth (estimator)"),
+    "zoo": Command("jaxproxy.zoo", "the shipped models (match --synth) and their figures"),
 }
 DATA_COMMANDS: dict[str, Command] = {
     "generate": Command("data_gen.generate", "generate a (preset, embedding) dataset, resumably"),

@@ -2,6 +2,7 @@
 
     python -m jaxproxy.match sound.wav --estimator exports/dx7_ssm_switch --out matched/
     python -m jaxproxy.match sound.flac --estimator exports/dx7_ssm_switch --refine 200 --out m/
+    python -m jaxproxy.match sound.wav --synth minisub --out matched/   # the shipped model (zoo)
 
 Writes into --out: the predicted preset in the synth's own format (`preset.syx`, one DX7 voice;
 `preset.bank` for amsynth; `preset.json` otherwise), `predicted.wav` (the preset rendered as the
@@ -47,11 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("sound", type=Path, help="a WAV, FLAC or OGG file")
-    add("--estimator", required=True, type=Path, help="an estimator export folder")
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--estimator", type=Path, help="an estimator export folder")
+    model.add_argument("--synth", help="the synth's shipped estimator and proxy (`jaxproxy zoo`)")
     add("--out", required=True, type=Path, help="output folder (created)")
     add("--refine", type=int, default=0, metavar="STEPS", help="gradient steps through the proxy")
     add("--proxy", type=Path, default=None, help="proxy export for --refine (default: the one "
-        "the estimator was trained with)")  # fmt: skip
+        "the estimator was trained with; with --synth, the shipped one)")  # fmt: skip
     add("--learning-rate", type=float, default=0.05, help="Adam step size of --refine")
     add("--note", type=int, default=60, help="MIDI note the preset is rendered at")
     add("--workers", type=int, default=1, help="render processes")
@@ -134,6 +137,14 @@ def run(args: argparse.Namespace) -> int:
     from jaxproxy.matching import audio_metrics
     from jaxproxy.matching.render_client import RenderClient, RenderError
 
+    if args.synth is not None:  # the shipped entry stands for --estimator (and --proxy)
+        from jaxproxy import zoo
+
+        try:
+            shipped = zoo.entry(args.synth)
+        except ValueError as err:
+            return _fail(f"--synth: {err}")
+        args.estimator, args.proxy = shipped.estimator, args.proxy or shipped.proxy
     if args.refine < 0:
         return _fail(f"--refine must be >= 0, got {args.refine}")
     if not (math.isfinite(args.learning_rate) and args.learning_rate > 0):

@@ -36,7 +36,7 @@ def test_unknown_subcommand_is_one_line():
     assert done.returncode == 2
     assert (
         done.stderr.strip()
-        == "jaxproxy: unknown command 'trian'; one of: train, export, evaluate, convert, match"
+        == "jaxproxy: unknown command 'trian'; one of: train, export, evaluate, convert, match, zoo"
     )
 
 
