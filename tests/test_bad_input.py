@@ -125,6 +125,10 @@ ROWS = [
                            "--out=text.txt"], ["--out", "text.txt"]),
     ("match-nan-learning-rate", ["jaxproxy", "match", "sound.wav", "--estimator=badexport",
                                  "--out=o", "--learning-rate=nan"], ["--learning-rate", "nan"]),
+    ("match-synth-not-shipped", ["jaxproxy", "match", "sound.wav", "--synth=nosuch", "--out=o"],
+     ["--synth", "'nosuch'"]),
+    # jaxproxy zoo (takes no argument)
+    ("zoo-extra-argument", ["jaxproxy", "zoo", "nope"], ["unrecognized arguments", "nope"]),
     # jaxproxy convert (internals: issue 23 item 7)
     ("convert-checkpoint-no-out", ["jaxproxy", "convert", "checkpoint", "ckpt.pt"], ["--out"]),
     ("convert-checkpoint-missing", ["jaxproxy", "convert", "checkpoint", "nope.ckpt",
