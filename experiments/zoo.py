@@ -161,6 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     synthetic_only = args.synth not in FACTORY_PRESETS
     f = ZooFolders(workdir, synthetic_only, SIZES[args.size]["synthetic"][0])
     sargs = _stage_args(args)
+    try:  # a size the proxy trainer would refuse stops here, before anything is rendered
+        train, val, _ = SIZES[args.size]["synthetic"]
+        overrides = ssm_stages.pretrain_overrides(f, sargs)
+        overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
+        config = f"proxy:synth={args.synth},encoder={sargs.proxy_encoder},audio_model=mel128"
+        st.check_train_config(config, overrides, train, val)
+    except ValueError as err:
+        print(f"experiments.zoo: --size {args.size}: {err}", file=sys.stderr)
+        return 2
     run = st.Stages(str(workdir), "zoo")
     load_start = os.getloadavg()[1]
     try:
