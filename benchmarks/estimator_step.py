@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.estimator_step                       # batch 64, Dexed layout
     .venv/bin/python -m benchmarks.estimator_step --steps=5 --repeats=2
+    .venv/bin/python -m benchmarks.estimator_step --before_after --steps=5  # old vs new convs
 
 One fresh process per measurement times a full training step at batch 64: the estimator CNN
 (facts 9.2) on a 128 x 313 log-mel, decoding, the parameter loss and the audio-embedding loss
@@ -54,8 +55,37 @@ def _config(schedule: str):
 
 
 def jax_worker(schedule: str, steps: int, warmup: int, synth: str) -> dict:
+    run_call = _jax_step(schedule, synth, plain_convs=False)
+    first, per_call = _time_calls(run_call, steps, warmup)
+    return {"first_s": first, "step_s": per_call, "samples_per_s": BATCH / per_call}
+
+
+def before_after_worker(schedule: str, steps: int, synth: str) -> dict:
+    """The step with the estimator's convolutions as plain `lax.conv_general_dilated` (before
+    `models.strided_conv`) and as built now, in one process, timed in alternating calls: a fair
+    ratio even when other jobs share the cores."""
+    import time
+
+    calls = {
+        name: _jax_step(schedule, synth, plain_convs=name == "plain") for name in ("plain", "new")
+    }
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for run_call in calls.values():
+        run_call()  # compile
+        run_call()
+    for _ in range(steps):
+        for name, run_call in calls.items():
+            start = time.perf_counter()
+            run_call()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def _jax_step(schedule: str, synth: str, plain_convs: bool):
+    """`run_call()`: one jitted train step of the trainer, alternating two batches."""
     import jax
     from flax import nnx
+    from jax import lax
 
     from jaxproxy import export, load_proxy, models, sharding
     from jaxproxy.models.estimator import SoundMatchingEstimator
@@ -74,6 +104,9 @@ def jax_worker(schedule: str, steps: int, warmup: int, synth: str) -> dict:
         )
         proxy = load_proxy(folder)
     model = SoundMatchingEstimator(layout, mel_min=-100.0, mel_max=20.0, rngs=nnx.Rngs(0))
+    if plain_convs:
+        for conv in model.convs:
+            conv.conv_general_dilated = lax.conv_general_dilated
     model_def, params, batch_stats = proxy_step.split_model(model)
     tx = estimator_step.make_optimizer(config)
     mesh = sharding.make_mesh()
@@ -94,8 +127,7 @@ def jax_worker(schedule: str, steps: int, warmup: int, synth: str) -> dict:
         counter[0] += 1
         return float(metrics["loss"])
 
-    first, per_call = _time_calls(run_call, steps, warmup)
-    return {"first_s": first, "step_s": per_call, "samples_per_s": BATCH / per_call}
+    return run_call
 
 
 def _spec_params(layout) -> list[dict]:
@@ -192,6 +224,11 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--synth", default="dexed")
+    parser.add_argument(
+        "--before_after",
+        action="store_true",
+        help="instead: the JAX step with plain vs fast convolutions, alternating in one process",
+    )
     parser.add_argument("--schedule", default="switch", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -200,12 +237,19 @@ def main(argv=None) -> None:
         result = jax_worker(args.schedule, args.steps, args.warmup, args.synth)
         print(_RESULT + json.dumps(result))
         return
+    if args.worker == "before_after":
+        result = before_after_worker(args.schedule, args.steps, args.synth)
+        print(_RESULT + json.dumps(result))
+        return
     if args.worker == "torch":
         threads = args.threads or len(os.sched_getaffinity(0))
         result = torch_worker(args.schedule, args.steps, args.warmup, args.synth, threads)
         print(_RESULT + json.dumps(result))
         return
     print("uptime:", os.popen("uptime").read().strip())
+    if args.before_after:
+        _before_after(args)
+        return
     # Alternating rounds, both frameworks on the same cores (torch one thread per core, XLA's
     # pool on the same cores); the median round of each is kept.
     rounds: dict[tuple[str, str], list[dict]] = {}
@@ -226,6 +270,17 @@ def main(argv=None) -> None:
         share = max(0.0, 1.0 - without / with_proxy)
         print(f"{kind}: proxy share of the step {100 * share:.0f}% "
               f"({with_proxy * 1e3:.0f} ms with, {without * 1e3:.0f} ms without)")  # fmt: skip
+    print("uptime:", os.popen("uptime").read().strip())
+
+
+def _before_after(args) -> None:
+    print(f"JAX step ms, plain lax convolutions vs models.strided_conv, median of {args.steps}")
+    print("| step | plain convs | now | speed-up |")
+    print("|---|---|---|---|")
+    for schedule, label in (("switch", "with the proxy (Switch)"), ("ploss", "without (PLoss)")):
+        r = _run(args, "before_after", schedule)
+        print(f"| {label} | {r['plain'] * 1e3:.0f} | {r['new'] * 1e3:.0f} | "
+              f"{r['plain'] / r['new']:.2f}x |")  # fmt: skip
     print("uptime:", os.popen("uptime").read().strip())
 
 
