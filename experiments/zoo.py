@@ -11,11 +11,12 @@ ones and resumes an interrupted one):
    train split when the synth has one (9.6);
 3. one estimator (the Switch schedule) through that proxy, on the hand-crafted train split, or
    on the synthetic train set for a synth without factory presets (minisub);
-4. evaluation: the proxy's test MRR on the synthetic test set (`jaxproxy.evaluate`), the
-   estimator's in-domain a_mean on rendered predictions for the hand-crafted (else synthetic)
-   test presets;
-5. the zoo entry `jaxproxy/zoo/<synth>/`: both exports (float32, as trained), `zoo.json` with
-   the figures, this command, each stage's wall time and the machine's load.
+4. evaluation of the weights as stored (float16): the proxy's test MRR on the synthetic test set
+   (`jaxproxy.evaluate`), the estimator's in-domain a_mean on rendered predictions for the
+   hand-crafted (else synthetic) test presets;
+5. the zoo entry `jaxproxy/zoo/<synth>/`: both exports with float16 weights (the figures above
+   are those of these stored weights), `zoo.json` with the figures, this command, each stage's
+   wall time and the machine's load.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from experiments.ssm_stages import FACTORY_PRESETS, Folders
 from jaxproxy import zoo
 
 SCHEDULE = "Switch"  # the estimator config's default schedule
+PRECISION = "float16"  # of the shipped weights: half the size; the loaders compute in float32
 SEEDS = {**ssm_stages.SYNTHETIC_SEEDS, "test": 2102}  # train / val: sound_matching's
 # Per size: synthetic train / val / test presets, proxy epochs, fine-tuning epochs, estimator
 # epochs, estimator CNN channels and d_final ("" / 0: the paper's), in-domain test presets scored.
@@ -135,17 +137,36 @@ def _estimator_a_mean(estimator_dir: Path, test: Path, limit: int, workers: int)
     return {"examples": int(ok.sum()), "test_set": ds.synth_name, **metrics}
 
 
-def _ship(f: ZooFolders, proxy: Path, estimator: Path, out: Path, entry: dict) -> Path:
-    """Copies both exports and writes zoo.json into `out`, atomically (a sibling, then rename)."""
-    tmp = out.with_name(f".{out.name}.tmp")
+def _stored(f: ZooFolders, proxy: Path, estimator: Path) -> Path:
+    """Both exports as shipped, in `<workdir>/stored`: float32 weights stored at PRECISION (the
+    loaders compute in float32), the estimator pointing at its sibling proxy, and the proxy's
+    stand-alone loader from this package (the one that upcasts). Evaluation scores these."""
+    import numpy as np
+
+    from jaxproxy import proxy_loader
+
+    stored = f.work / "stored"
+    tmp = stored.with_name(".stored.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     for name, src in ((zoo.PROXY, proxy), (zoo.ESTIMATOR, estimator)):
         shutil.copytree(src, tmp / name)
+        with np.load(tmp / name / "weights.npz") as npz:
+            weights = {k: npz[k].astype(PRECISION) if npz[k].dtype == np.float32 else npz[k]
+                       for k in npz.files}  # fmt: skip
+        np.savez(tmp / name / "weights.npz", **weights)
+    shutil.copyfile(proxy_loader.__file__, tmp / zoo.PROXY / "load_proxy.py")
     config = tmp / zoo.ESTIMATOR / "config.json"  # the training run's proxy path means nothing here
-    cfg = json.loads(config.read_text())
-    cfg["proxy"] = zoo.PROXY
-    config.write_text(json.dumps(cfg, indent=2))
+    config.write_text(json.dumps({**json.loads(config.read_text()), "proxy": zoo.PROXY}, indent=2))
+    shutil.rmtree(stored, ignore_errors=True)
+    os.replace(tmp, stored)
+    return stored
+
+
+def _ship(stored: Path, out: Path, entry: dict) -> Path:
+    """Copies the stored exports and writes zoo.json into `out`, atomically (a sibling, renamed)."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(stored, tmp)
     entry["files_mb"] = round(sum(p.stat().st_size for p in tmp.rglob("*")) / 1e6, 2)
     (tmp / zoo.ENTRY_FILE).write_text(json.dumps(entry, indent=1) + "\n")
     shutil.rmtree(out, ignore_errors=True)
@@ -171,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"experiments.zoo: --size {args.size}: {err}", file=sys.stderr)
         return 2
     run = st.Stages(str(workdir), "zoo")
-    load_start = os.getloadavg()[1]
+    load_file = workdir / "load_at_start.json"  # the machine's load when the run began
+    if not load_file.exists():
+        load_file.write_text(json.dumps(round(os.getloadavg()[1], 1)))
     try:
         _data(run, f, args, sargs)
         proxy = ssm_stages.proxy(run, f, sargs, finetune=not f.synthetic_only)
         estimator = ssm_stages.estimators(run, f, sargs, [SCHEDULE], proxy)[SCHEDULE]
+        stored = _stored(f, proxy, estimator)
+        proxy, estimator = stored / zoo.PROXY, stored / zoo.ESTIMATOR
         test = SIZES[args.size]["synthetic"][2]
         run.run("evaluate proxy", st.evaluate_args(proxy=str(proxy),
                 data=str(f.synthetic["test"]), out=str(workdir / "proxy_eval.json"),
@@ -196,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         "synth": args.synth,
         "size": args.size,
         "command": st.command_line("experiments.zoo", argv),
-        "precision": "float32",
+        "precision": PRECISION,
         "proxy": {"encoder": sargs.proxy_encoder, "audio_model": sargs.audio_model,
                   "fine_tuned": not f.synthetic_only,
                   "test_mrr": round(mrr["mrr"]["mean"], 4), "test_l1": round(mrr["l1"]["mean"], 4),
@@ -208,10 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                       + " test presets", "metrics": id_metrics},
         "stages_s": {name: r["seconds"] for name, r in run.record.items()},
         "wall_time_s": round(sum(r["seconds"] for r in run.record.values()), 1),
-        "load_average": {"at_start_5min": round(load_start, 1),
+        "load_average": {"at_start_5min": json.loads(load_file.read_text()),
                          "at_end_5min": round(os.getloadavg()[1], 1), "cpus": os.cpu_count()},
     }  # fmt: skip
-    path = _ship(f, proxy, estimator, out, entry)
+    path = _ship(stored, out, entry)
     print(f"zoo entry {path}: proxy test MRR {entry['proxy']['test_mrr']}, estimator a_mean "
           f"{entry['estimator']['a_mean_in_domain']} ({entry['files_mb']} MB)")  # fmt: skip
     return 0

@@ -33,6 +33,7 @@ from jaxproxy.export import flat_weights
 from jaxproxy.logs import setup_cli_logging
 from jaxproxy.models.estimator import decode_presets
 from jaxproxy.models.layout import PresetLayout
+from jaxproxy.proxy_loader import upcast_weight
 from jaxproxy.trainers import estimator, estimator_step, proxy_step
 
 WEIGHTS_FILE, INFO_FILE = "weights.npz", "estimator.json"
@@ -150,7 +151,7 @@ class Estimator:
             missing = sorted(set(names) - set(npz.files))
             if missing:
                 raise ValueError(f"{path}: weights {missing[:3]} missing (config mismatch?)")
-            leaves = [jnp.asarray(npz[n]) for n in names]
+            leaves = [jnp.asarray(upcast_weight(npz[n])) for n in names]  # float16 in the zoo
         tree = jax.tree_util.tree_unflatten(treedef, leaves)
         graph = model_def.eval_graph
 

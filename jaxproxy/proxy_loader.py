@@ -257,10 +257,16 @@ def _read_json(path: str) -> dict[str, Any]:
     return payload
 
 
+def upcast_weight(array: np.ndarray) -> np.ndarray:
+    """float16 weights (stored at half size) as the float32 the model computes in."""
+    return array.astype(np.float32) if array.dtype == np.float16 else array
+
+
 def _load_weights(path: str) -> dict[str, jax.Array]:
     try:
         with np.load(path) as npz:
-            return {name: jnp.asarray(npz[name]) for name in npz.files}
+            # Shipped models (jaxproxy/zoo) store float16; the exported functions take float32.
+            return {name: jnp.asarray(upcast_weight(npz[name])) for name in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile) as e:
         # (numpy's own text for a non-zip file suggests unpickling it: not advice to pass on)
         raise ValueError(f"{path}: not a .npz weights file (damaged, or not an export's)") from e

@@ -241,3 +241,18 @@ def test_invalid_hard_input_is_rejected_outside_jit_and_nan_inside(
         loaded(presets)
     emb = np.asarray(jax.jit(loaded)(presets))
     assert np.all(np.isnan(emb[1])) and np.all(np.isfinite(emb[[0, 2]]))
+
+
+def test_float16_weights_load_and_compute_in_float32(tmp_path):
+    """The zoo stores weights at float16: the loader upcasts them (the export takes float32)."""
+    config, model = _trained_like_model("hn_oh")
+    folder = export.export_model(str(tmp_path / "export"), model, config=config.to_dict(),
+                                 spec_json=fake_synth_json(), embedding_dim=EMB)  # fmt: skip
+    path = os.path.join(folder, export.WEIGHTS_FILE)
+    with np.load(path) as npz:
+        half = {name: npz[name].astype(np.float16) for name in npz.files}
+    np.savez(path, **half)
+    presets = jnp.asarray(fake_arrays(5, EMB, seed=3)["params"])
+    emb = jaxproxy.load_proxy(folder)(presets)
+    assert emb.dtype == jnp.float32
+    np.testing.assert_allclose(emb, _live_encode(model)(presets), rtol=2e-2, atol=2e-2)
