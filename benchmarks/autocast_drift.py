@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from data_gen.audio import get_audio_model
-from data_gen.efficientat_cache import official_weights_cached
+from data_gen.audio.efficientat_cache import official_weights_cached
 from data_gen.render import RenderSettings, make_renderer
 from data_gen.synths.registry import get_spec
 from data_gen.synths.sampling import PresetSampler

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     about,
     fail,
     first_problem,

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from data_gen.command_line import set_invoked_as
+from data_gen.cli_support.command_line import set_invoked_as
 
 
 class Command(NamedTuple):

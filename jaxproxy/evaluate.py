@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import flags, logging
 
-from data_gen.command_line import about, in_dir_problem, out_file_problem
+from data_gen.cli_support.command_line import about, in_dir_problem, out_file_problem
 from jaxproxy import load_proxy, metrics, user_errors
 from jaxproxy.data import open_dataset
 from jaxproxy.logs import setup_cli_logging

@@ -26,7 +26,7 @@ import optax
 from absl import flags
 from flax import nnx
 
-from data_gen.command_line import in_dir_problem, out_dir_problem
+from data_gen.cli_support.command_line import in_dir_problem, out_dir_problem
 from jaxproxy import models, proxy_loader, user_errors
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.logs import setup_cli_logging

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.command_line import OneLineParser, invoked_as, out_dir_problem
+from data_gen.cli_support.command_line import OneLineParser, invoked_as, out_dir_problem
 
 EXIT_INPUT = 2  # a bad input file or flag: nothing written
 EXIT_FAILED = 1  # rendering or embedding failed on the way: nothing written either

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from absl import app, flags
 
-from data_gen.command_line import invoked_as
+from data_gen.cli_support.command_line import invoked_as
 
 # Bad data, configs, paths and flags raise these with a message naming the file/field/flag.
 # (A non-finite loss is a FloatingPointError whose message says what to try.)

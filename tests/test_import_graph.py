@@ -165,3 +165,100 @@ def test_importing_all_of_jaxproxy_loads_no_torch():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# data_gen's layers, lowest first. A library module may import its own subpackage and the
+# subpackages of lower tiers, never one of its own tier or above, nor anything at the data_gen
+# root (the root holds entry points only, so no module imports "back up" into it). Imports
+# inside functions count: a lazy import keeps a CLI fast to start, it does not remove the
+# dependency, and an upward one would let a lower layer's behaviour depend on a higher one's.
+DATA_GEN_TIERS = (
+    ("data_gen.cli_support",),  # stdlib only: flag errors, path checks, the folder lock
+    ("data_gen.synths", "data_gen.audio"),  # synth specs and sampling; audio models and files
+    ("data_gen.render",),  # DawDreamer rendering of a spec's presets
+    ("data_gen.presets", "data_gen.dataset", "data_gen.ood"),  # what is rendered and stored
+    ("data_gen.sweeps",),  # the audio-model ranking study, over presets and renders
+)
+
+
+def _entry_points(mods: dict[str, str]) -> set[str]:
+    """data_gen modules run as programs: `__main__`, and every module with a top-level `main`."""
+    out = set()
+    for module, path in mods.items():
+        if not module.startswith("data_gen."):
+            continue
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read(), path)
+        defines_main = any(
+            isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body
+        )
+        if module.endswith(".__main__") or defines_main:
+            out.add(module)
+    return out
+
+
+def _tier(module: str) -> int | None:
+    """Index of the tier of `module`'s data_gen subpackage (None: a root module or not data_gen)."""
+    unit = ".".join(module.split(".")[:2])
+    return next((i for i, tier in enumerate(DATA_GEN_TIERS) if unit in tier), None)
+
+
+def layer_violations(edges: dict[str, set[str]], entry_points: set[str]) -> list[str]:
+    """Every import that breaks data_gen's layer rules, as `importer -> imported: rule`."""
+    bad = []
+    for module, targets in sorted(edges.items()):
+        for target in sorted(t for t in targets if t.startswith("data_gen")):
+            if target in entry_points:
+                bad.append(f"{module} -> {target}: an entry point is imported by no module")
+            elif module in entry_points or not module.startswith("data_gen"):
+                continue  # entry points and the JAX side sit above every data_gen layer
+            elif _tier(target) is None:
+                bad.append(f"{module} -> {target}: imports back up into data_gen root")
+            elif _tier(module) is None:
+                bad.append(f"{module}: a data_gen module outside DATA_GEN_TIERS")
+            elif module.split(".")[:2] == target.split(".")[:2]:
+                continue  # within one subpackage: the module-level cycle test covers it
+            elif _tier(target) >= _tier(module):
+                bad.append(f"{module} -> {target}: imports its own tier or above")
+    return bad
+
+
+def test_data_gen_tiers_name_every_subpackage():
+    subpackages = {
+        f"data_gen.{name}"
+        for name in os.listdir(os.path.join(REPO, "data_gen"))
+        if os.path.isfile(os.path.join(REPO, "data_gen", name, "__init__.py"))
+    }
+    assert subpackages == {unit for tier in DATA_GEN_TIERS for unit in tier}
+
+
+def test_data_gen_root_holds_only_entry_points():
+    mods = _modules()
+    root = {m for m in mods if m.startswith("data_gen.") and m.count(".") == 1 and _tier(m) is None}
+    libraries = root - _entry_points(mods)
+    assert not libraries, f"library modules at the data_gen root: {sorted(libraries)}"
+
+
+def test_data_gen_imports_follow_its_layers():
+    edges, _ = import_graph()
+    violations = layer_violations(edges, _entry_points(_modules()))
+    assert not violations, "data_gen layer violations:\n" + "\n".join(violations)
+
+
+def test_layer_rules_catch_each_kind_of_violation():
+    entry = {"data_gen.inspect", "data_gen.synths.__main__"}
+    edges = {
+        "data_gen.sweeps.plots": {"data_gen.inspect"},  # a library imports an entry point
+        "data_gen.audio.weights": {"data_gen.efficientat_cache"},  # back up into the root
+        "data_gen.render.pool": {"data_gen.presets.formats"},  # up a tier
+        "data_gen.audio.registry": {"data_gen.synths.spec"},  # across one tier
+        "data_gen.synths.__main__": {"data_gen.render.probe"},  # fine: an entry point
+        "data_gen.render.job": {"data_gen.synths.spec", "data_gen.render.settings"},  # fine
+        "jaxproxy.cli": {"data_gen.cli_support.command_line"},  # fine
+    }
+    assert layer_violations(edges, entry) == [
+        "data_gen.audio.registry -> data_gen.synths.spec: imports its own tier or above",
+        "data_gen.audio.weights -> data_gen.efficientat_cache: imports back up into data_gen root",
+        "data_gen.render.pool -> data_gen.presets.formats: imports its own tier or above",
+        "data_gen.sweeps.plots -> data_gen.inspect: an entry point is imported by no module",
+    ]

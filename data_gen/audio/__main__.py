@@ -14,8 +14,9 @@ import pathlib
 import sys
 
 from data_gen.audio import efficientat, weights
+from data_gen.audio.efficientat_cache import CHECKPOINT_FILES, cache_dir
 from data_gen.audio.registry import get_audio_model, list_audio_models
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     OneLineParser,
     about,
     fail,
@@ -24,7 +25,6 @@ from data_gen.command_line import (
     invoked_as,
     out_file_problem,
 )
-from data_gen.efficientat_cache import CHECKPOINT_FILES, cache_dir
 
 
 def main(argv: list[str] | None = None) -> int:

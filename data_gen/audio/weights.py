@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import torch
 
-from data_gen.efficientat_cache import CACHE_ENV, CHECKPOINT_FILES, cache_dir
+from data_gen.audio.efficientat_cache import CACHE_ENV, CHECKPOINT_FILES, cache_dir
 
 RELEASE_URL = "https://github.com/fschmid56/EfficientAT/releases/download/v0.0.1/"
 # File name -> SHA-256 hex digest, for files whose hash is known from a trusted source.

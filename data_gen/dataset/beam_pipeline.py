@@ -176,7 +176,7 @@ def run_pipeline(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from data_gen.command_line import invoked_as
+    from data_gen.cli_support.command_line import invoked_as
     from data_gen.dataset.generation_flags import (
         generation_parser,
         load_inputs,

@@ -11,13 +11,13 @@ import argparse
 import os
 from pathlib import Path
 
-from data_gen.command_line import OneLineParser, about, invoked_as, out_dir_problem
+from data_gen.audio.efficientat_cache import default_audio_model
+from data_gen.cli_support.command_line import OneLineParser, about, invoked_as, out_dir_problem
 from data_gen.dataset import checks, schema
 from data_gen.dataset import extras as extras_lib
 from data_gen.dataset.options import Part, WriterOptions
 from data_gen.dataset.production import share_cores_with_workers
 from data_gen.dataset.synthetic import PAPER_PRESETS
-from data_gen.efficientat_cache import default_audio_model
 
 # dx7's workers compile up to 32 algorithms (15-30 s each): kept 10 min for the next split.
 KEEP_COMPILED_S = 600.0

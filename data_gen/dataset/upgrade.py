@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     OneLineParser,
     about,
     fail,

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from data_gen.cli_support.folder_lock import LOCK_FILE, FolderBusyError, FolderLock
 from data_gen.dataset import checks, schema, shard_io
 from data_gen.dataset.codec import ExampleCodec
-from data_gen.folder_lock import LOCK_FILE, FolderBusyError, FolderLock
 
 
 class ShardGroup:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     OneLineParser,
     about,
     fail,

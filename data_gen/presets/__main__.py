@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     OneLineParser,
     about,
     fail,

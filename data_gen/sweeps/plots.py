@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_gen.inspect import show_spectrogram, spectrogram_db
+from data_gen.audio.spectrogram import show_spectrogram, spectrogram_db
 
 
 def _pyplot():

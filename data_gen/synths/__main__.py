@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     OneLineParser,
     at_least,
     fail,

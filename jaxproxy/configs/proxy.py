@@ -34,7 +34,7 @@ seconds on CPU once a small dataset exists (the tests write their own), e.g.
 
 import ml_collections
 
-from data_gen.efficientat_cache import default_audio_model
+from data_gen.audio.efficientat_cache import default_audio_model
 from jaxproxy.configs.arguments import parse_config_arg, synth_argument
 
 # (lr, b1, b2, eps) per (paper synth, encoder), from the paper's experiment configs (facts 6.5).

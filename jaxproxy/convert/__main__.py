@@ -19,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from data_gen.command_line import (
+from data_gen.cli_support.command_line import (
     OneLineParser,
     fail,
     in_dir_problem,

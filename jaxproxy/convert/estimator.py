@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from data_gen.command_line import about
+from data_gen.cli_support.command_line import about
 from jaxproxy.configs import estimator as estimator_config
 from jaxproxy.convert import encoder_map, estimator_map, torch_files
 from jaxproxy.convert.encoder import (

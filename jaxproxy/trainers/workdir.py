@@ -21,8 +21,8 @@ from typing import TypeVar
 import jax
 import ml_collections
 
-from data_gen.command_line import out_dir_problem
-from data_gen.folder_lock import LOCK_FILE, FolderLock
+from data_gen.cli_support.command_line import out_dir_problem
+from data_gen.cli_support.folder_lock import LOCK_FILE, FolderLock
 from jaxproxy.configs.checks import check_config, check_inputs
 
 R = TypeVar("R")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from data_gen.command_line import OneLineParser, invoked_as
+from data_gen.cli_support.command_line import OneLineParser, invoked_as
 from jaxproxy import zoo
 
 

@@ -35,7 +35,7 @@ def test_locked_and_bad_arguments():
 
 
 def test_default_audio_model_is_mn04_when_its_weights_are_cached(tmp_path, monkeypatch, caplog):
-    from data_gen import efficientat_cache
+    from data_gen.audio import efficientat_cache
 
     monkeypatch.setenv(efficientat_cache.CACHE_ENV, str(tmp_path))
     with caplog.at_level("WARNING"):

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from data_gen.folder_lock import FolderBusyError, FolderLock
+from data_gen.cli_support.folder_lock import FolderBusyError, FolderLock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOLD = (
-    "import sys, time; from data_gen.folder_lock import FolderLock; "
+    "import sys, time; from data_gen.cli_support.folder_lock import FolderLock; "
     "lock = FolderLock(sys.argv[1]); print('held', flush=True); time.sleep(600)"
 )
 

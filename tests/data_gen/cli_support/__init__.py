@@ -1,0 +1,1 @@
+"""Tests for data_gen.cli_support."""
