@@ -1,0 +1,1 @@
+"""The paper's experiments, run from the repository root; `experiments/README.md` lists them."""

@@ -24,7 +24,7 @@ from data_gen.audio import get_audio_model, list_audio_models, runs_offline
 from data_gen.sweeps.definitions import ATTRIBUTES, SYNTH_SWEEPS
 from data_gen.sweeps.report import write_results
 from data_gen.sweeps.study import StudySize, mode_name, ranking_settings, run_synth
-from experiments.stages import command_line, portable_path
+from experiments.common.stages import command_line, portable_path
 
 QUICK = {
     "synths": "minisub",

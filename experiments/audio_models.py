@@ -18,9 +18,9 @@ import json
 import os
 import sys
 
-from experiments import cells, plots, report, stages
-from experiments.paper_numbers import ENCODER_NAMES, ENCODERS, FIG2_RANKING_SCORE
-from experiments.sizes import sizes_for
+from experiments.common import cells, plots, report, stages
+from experiments.common.paper_numbers import ENCODER_NAMES, ENCODERS, FIG2_RANKING_SCORE
+from experiments.common.sizes import sizes_for
 
 BASELINES = ("mel128", "mfcc40", "mstft")
 EFFICIENTAT = ("mn04", "mn20_mel")

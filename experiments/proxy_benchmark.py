@@ -20,8 +20,8 @@ import json
 import os
 import sys
 
-from experiments import cells, plots, report, stages
-from experiments.paper_numbers import (
+from experiments.common import cells, plots, report, stages
+from experiments.common.paper_numbers import (
     ENCODER_NAMES,
     ENCODERS,
     PAPER_SYNTH_NAMES,
@@ -30,7 +30,7 @@ from experiments.paper_numbers import (
     TABLE4,
     paper_synth,
 )
-from experiments.sizes import sizes_for
+from experiments.common.sizes import sizes_for
 
 SYNTHS = ("minisub", "dx7", "amsynth")
 

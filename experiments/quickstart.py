@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from experiments import stages
+from experiments.common import stages
 
 
 def _train_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace, config_arg: str):

@@ -3,8 +3,8 @@
 python -m experiments.zoo --synth minisub --size small   # ~25 min on the shared 2-core machine
 python -m experiments.zoo --synth amsynth --size full    # for a quiet machine: see docs/zoo.md
 
-Stages (`experiments.ssm_stages`, recorded in `<workdir>/stages.json`; a rerun skips the finished
-ones and resumes an interrupted one):
+Stages (`experiments.common.ssm_stages`, recorded in `<workdir>/stages.json`; a rerun skips the
+finished ones and resumes an interrupted one):
 1. data: synthetic train / val / test presets (the estimator's log-mel included, `--extras mel`);
    amsynth and dx7 also their factory presets split 90/10 (the paper's hand-crafted sets);
 2. the proxy (HN-OH on mel128), pre-trained on the synthetic set, fine-tuned on the hand-crafted
@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from experiments import ssm_stages
-from experiments import stages as st
-from experiments.ssm_stages import FACTORY_PRESETS, Folders
+from experiments.common import ssm_stages
+from experiments.common import stages as st
+from experiments.common.ssm_stages import FACTORY_PRESETS, Folders
 from jaxproxy import zoo
 
 SCHEDULE = "Switch"  # the estimator config's default schedule

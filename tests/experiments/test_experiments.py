@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from experiments import report
-from experiments.figures import wasserstein
+from experiments.common import report
+from experiments.common.figures import wasserstein
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -80,7 +80,8 @@ def test_bad_knobs_fail_before_rendering(tmp_path):
 
 
 def test_folders_and_commands_are_recorded_relative_to_where_the_command_ran(tmp_path, monkeypatch):
-    from experiments import proxy_benchmark, stages
+    from experiments import proxy_benchmark
+    from experiments.common import stages
 
     monkeypatch.chdir(tmp_path / "..")
     here = tmp_path.name
@@ -138,7 +139,7 @@ def test_wasserstein_of_shifted_cloud_is_the_shift():
 def test_smaller_batch_scales_the_papers_lr_by_its_square_root():
     from dataclasses import replace
 
-    from experiments import cells, sizes, stages
+    from experiments.common import cells, sizes, stages
 
     quick = cells.Part("minisub", "mel128", sizes.QUICK, "data", "work", "results", 1)
     for encoder, paper_batch in (("tfm", 256), ("hn_oh", 512)):
@@ -153,7 +154,7 @@ def test_smaller_batch_scales_the_papers_lr_by_its_square_root():
 
 
 def test_figures_are_redrawn_when_the_export_or_the_data_changed(tmp_path):
-    from experiments import figures
+    from experiments.common import figures
 
     export, test = tmp_path / "export", tmp_path / "test"
     export.mkdir(), test.mkdir()
@@ -168,7 +169,7 @@ def test_figures_are_redrawn_when_the_export_or_the_data_changed(tmp_path):
 
 
 def test_log_axis_labels_only_1_2_and_5_per_decade():
-    from experiments.plots import log_tick_label
+    from experiments.common.plots import log_tick_label
 
     assert [log_tick_label(v) for v in (0.5, 0.6, 0.7, 1.0, 2.0, 3.0, 20.0)] == [
         "0.5", "", "", "1", "2", "", "20"

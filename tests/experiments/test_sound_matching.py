@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from experiments import sound_matching
+from experiments.sound_matching import run as sound_matching
 
 pytestmark = [
     pytest.mark.slow,  # minutes: presets, data, proxy, fine-tuning, estimators, evaluation

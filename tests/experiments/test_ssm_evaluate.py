@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from experiments import ssm_evaluate
+from experiments.sound_matching import evaluate as ssm_evaluate
 
 
 def test_examples_are_recorded_relative_to_the_results_folder(tmp_path):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import sound_matching, ssm_stages
+from experiments.common import ssm_stages
+from experiments.sound_matching import run as sound_matching
 from jaxproxy.configs import estimator as estimator_config
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.configs import proxy_finetune as finetune_config

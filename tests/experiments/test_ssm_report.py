@@ -1,6 +1,6 @@
 """The sound-matching results folder: Tables 5-6 layout with the paper's rows, bar charts."""
 
-from experiments import ssm_report
+from experiments.sound_matching import report as ssm_report
 
 METRICS = {"num_mae": 0.2, "bin_acc": 0.9, "cat_acc": 0.5, "cat_acc_macro": 0.3, "stft": 3.0,
            "mstft": 2.9, "mel": 3.1, "mfccd": 4.0, "a_mean": 3.25}  # fmt: skip

@@ -1,6 +1,6 @@
 """Results folders: markdown tables with the paper's numbers beside ours, findings, the JSON of all.
 
-Everything here works on the cell dictionaries `experiments.cells.run_cell` returns.
+Everything here works on the cell dictionaries `experiments.common.cells.run_cell` returns.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 
-from experiments.paper_numbers import ENCODER_NAMES, PAPER_ORDER
+from experiments.common.paper_numbers import ENCODER_NAMES, PAPER_ORDER
 
 
 def metric(cell: Mapping, test: str, name: str) -> tuple[float, float] | None:

@@ -3,7 +3,7 @@
 One dataset per (synth, audio model, sizes) is generated once and shared by every encoder (and by
 every experiment using the same data root). Per encoder: train, export the best-MRR checkpoint,
 run the test protocol on the synthetic test set (and on the hand-crafted set when the synth has
-one), then draw its figures. Each step is a stage of `experiments.stages.Stages`.
+one), then draw its figures. Each step is a stage of `experiments.common.stages.Stages`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from experiments import stages
+from experiments.common import stages
 
 # The paper's seeds (facts 2.7 / data_gen PAPER_PRESETS): train 500, val 401, test 600.
 SEEDS = {"train": 500, "val": 401, "test": 600}
@@ -248,7 +248,11 @@ def draw_figures(
 ) -> None:
     """Draws every cell's figures in one process and adds their numbers to the cells."""
     s = part.sizes
-    args = ["experiments.figures", f"--title-prefix={part.synth} ", f"--out-dir={part.results}"]
+    args = [
+        "experiments.common.figures",
+        f"--title-prefix={part.synth} ",
+        f"--out-dir={part.results}",
+    ]
     for c in results:
         args += [f"--name={figures_name(part, c['encoder'])}", f"--train-dir={c['train_dir']}",
                  f"--proxy={c['export_dir']}"]  # fmt: skip

@@ -3,17 +3,17 @@
 python -m experiments.sound_matching --workdir=runs/sound_matching            # about an hour here
 python -m experiments.sound_matching --workdir=runs/sm_paper --paper-sizes    # the reference's runs
 
-Stages (`experiments.ssm_stages`; each runs once, a rerun continues where one stopped):
+Stages (`experiments.common.ssm_stages`; each runs once, a rerun continues where one stopped):
 1. the synth's factory presets, processed as the paper does, split 90/10 (seed 42, facts 4.3);
 2. datasets: synthetic presets for the proxy; the hand-crafted train and test splits with the
    estimator's log-mel (`--extras mel`);
 3. the proxy: pre-trained on the synthetic set, fine-tuned on the hand-crafted train split (9.6);
 4. one estimator per schedule: PLoss, Mix, Switch (facts 9.4) and Switch with soft proxy inputs;
 5. out-of-domain targets: General MIDI notes rendered by fluidsynth (or `--ood-set`, e.g. NSynth);
-then, in this process (`experiments.ssm_evaluate`): every estimator on the hand-crafted test split
+then, in this process (`evaluate.py`): every estimator on the hand-crafted test split
 and the out-of-domain targets, predictions rendered by the render service at 32 kHz, `--refine`
 through the proxy on the out-of-domain targets, audio examples; and the results folder
-(`experiments.ssm_report`): the paper's Tables 5-6 layout with its numbers beside ours, bar charts.
+(`report.py`): the paper's Tables 5-6 layout with its numbers beside ours, bar charts.
 
 Defaults (scaled down to about an hour on the shared 2-core machine): amsynth (3,261 factory
 presets kept: 2,935 train, 326 test), mel128 targets, an HN-OH proxy on 4,096 synthetic presets,
@@ -31,9 +31,10 @@ import sys
 import time
 from pathlib import Path
 
-from experiments import ssm_evaluate, ssm_report, ssm_stages
-from experiments.ssm_stages import FACTORY_PRESETS, SCHEDULES, Folders
-from experiments.stages import StageError, Stages, command_line, portable_path
+from experiments.common import ssm_stages
+from experiments.common.ssm_stages import FACTORY_PRESETS, SCHEDULES, Folders
+from experiments.common.stages import StageError, Stages, command_line, portable_path
+from experiments.sound_matching import evaluate, report
 from jaxproxy.configs.estimator import PAPER_SYNTH
 
 QUARTER_WIDTH = "(2,4,8,16,32,64,128)"  # the paper's CNN is (8, ..., 512) with d_final 2048
@@ -122,14 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 1
     start = time.perf_counter()
-    results = ssm_evaluate.evaluate_all(args, estimators, folders.data / "hc_test", ood, proxy)
-    run.add("evaluate", "experiments.ssm_evaluate.evaluate_all", time.perf_counter() - start)
+    results = evaluate.evaluate_all(args, estimators, folders.data / "hc_test", ood, proxy)
+    run.add(
+        "evaluate", "experiments.sound_matching.evaluate.evaluate_all", time.perf_counter() - start
+    )
     results["command"] = command_line("experiments.sound_matching", argv)
     results["stages_s"] = {name: r["seconds"] for name, r in run.record.items()}
-    path = ssm_report.write_report(args.results or args.workdir / "results", results)
+    path = report.write_report(args.results or args.workdir / "results", results)
     print(path.read_text())
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

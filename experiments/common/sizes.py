@@ -8,7 +8,7 @@ and epochs (the paper's protocol: same data, same epochs, only the encoder chang
 
 from __future__ import annotations
 
-from experiments.cells import Sizes
+from experiments.common.cells import Sizes
 
 # The test suite: a few hundred examples, smoke-size encoders, a few steps.
 TINY = Sizes(

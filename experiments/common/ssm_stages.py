@@ -1,7 +1,7 @@
-"""The data, proxy and estimator stages of `experiments.sound_matching`, as `python -m` commands.
+"""Sound matching's data, proxy and estimator stages (for `sound_matching`, `zoo`) as commands.
 
-Each runs once through `experiments.stages.Stages` (recorded in `<workdir>/stages.json`, skipped
-when rerun; an interrupted one resumes on its own).
+Each runs once through `experiments.common.stages.Stages` (recorded in `<workdir>/stages.json`,
+skipped when rerun; an interrupted one resumes on its own).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from data_gen.presets.presets_json import load_presets, save_presets
-from experiments import stages as st
+from experiments.common import stages as st
 from jaxproxy.data.splits import random_split_lengths
 
 FACTORY_PRESETS = {  # the synth's own preset banks (Debian packages amsynth and hexter)

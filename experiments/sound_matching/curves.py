@@ -1,6 +1,6 @@
 """Sound-matching training curves: several estimator runs' losses in one PNG.
 
-    python -m experiments.estimator_curves --out docs/estimator_curves.png \
+    python -m experiments.sound_matching.curves --out docs/estimator_curves.png \
         switch=runs/ssm_switch ploss=runs/ssm_ploss
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from experiments import plots
+from experiments.common import plots
 
 PANELS = (
     ("train/loss_a", "train audio-embedding L1 (L_a)"),

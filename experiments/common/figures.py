@@ -1,6 +1,6 @@
 """A trained proxy's figures: training curves, UMAP of predicted vs true embeddings, ranks.
 
-python -m experiments.figures --name tfm --train-dir RUN/train --proxy RUN/export \
+python -m experiments.common.figures --name tfm --train-dir RUN/train --proxy RUN/export \
     [--name hn_oh --train-dir ... --proxy ...] \
     --test synthetic=DATA/test --test hand-crafted=DATA/hc --out-dir RESULTS
 
@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from experiments import plots
+from experiments.common import plots
 
 # POT would import torch (seconds) only to offer it as a backend; numpy is all it needs here.
 for _backend in ("PYTORCH", "TENSORFLOW", "CUPY", "JAX"):

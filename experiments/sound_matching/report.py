@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from experiments.paper_numbers import (
+from experiments.common.paper_numbers import (
     PAPER_SYNTH_NAMES,
     TABLE5_SSM_IN_DOMAIN,
     TABLE6_SSM_OUT_OF_DOMAIN,

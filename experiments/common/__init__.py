@@ -1,0 +1,1 @@
+"""Code the experiments share: stages, proxy cells, sizes, the paper's numbers, reports, figures."""
