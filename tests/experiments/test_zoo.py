@@ -2,7 +2,8 @@
 
 import argparse
 
-from experiments import ssm_stages, zoo
+from experiments import zoo
+from experiments.common import ssm_stages
 
 
 def test_minisub_estimator_trains_on_the_synthetic_set_through_the_pretrained_proxy(tmp_path):
