@@ -24,6 +24,7 @@ from data_gen.audio import get_audio_model, list_audio_models, runs_offline
 from data_gen.sweeps.definitions import ATTRIBUTES, SYNTH_SWEEPS
 from data_gen.sweeps.report import write_results
 from data_gen.sweeps.study import StudySize, mode_name, ranking_settings, run_synth
+from experiments.common.sizes import parse_sized
 from experiments.common.stages import command_line, portable_path
 
 QUICK = {
@@ -49,6 +50,7 @@ def choose_models(names: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=portable_path, default="runs/audio_model_ranking")
     p.add_argument("--synths", default=",".join(SYNTH_SWEEPS), help="comma-separated")
@@ -68,10 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help=f"smoke size: {QUICK}")
-    args = p.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
+    args = parse_sized(p, argv, lambda a: QUICK if a.quick else {})
     synths = args.synths.split(",")
     bad = sorted(set(synths) - set(SYNTH_SWEEPS))
     if bad:
@@ -100,9 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         for s in synths
     ]
     meta = {
-        "command": command_line(
-            "experiments.audio_model_ranking", sys.argv[1:] if argv is None else argv
-        ),
+        "command": command_line("experiments.audio_model_ranking", argv),
         "seconds": time.perf_counter() - start,
         "workers": args.workers,
         "seed": args.seed,

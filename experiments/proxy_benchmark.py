@@ -30,7 +30,7 @@ from experiments.common.paper_numbers import (
     TABLE4,
     paper_synth,
 )
-from experiments.common.sizes import sizes_for
+from experiments.common.sizes import parse_sized, sizes_for
 
 SYNTHS = ("minisub", "dx7", "amsynth")
 
@@ -240,7 +240,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--synth", default="all", help=f"comma-separated of {', '.join(SYNTHS)}, or all"
     )
     parser.add_argument("--encoders", default=",".join(ENCODERS), help="comma-separated")
-    parser.add_argument("--audio-model", default=None, help="default mel128 (mn04 with --paper)")
+    parser.add_argument("--audio-model", default="mel128", help="mn04 with --paper")
     stages.add_size_and_folder_flags(parser, "runs/proxy_benchmark")
     parser.add_argument(
         "--max-steps",
@@ -248,7 +248,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="ENCODER=N[,...]: stop that encoder's training at step N (a time budget; the "
         "table's steps column shows it)",
     )
-    args = parser.parse_args(argv)
+    args = parse_sized(parser, argv, lambda a: {"audio_model": "mn04"} if a.paper else {})
     try:
         args.max_steps = {
             enc: int(n) for enc, _, n in (i.partition("=") for i in args.max_steps.split(",") if i)
@@ -265,7 +265,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.mode = (
         "paper" if args.paper else "quick" if args.quick else "tiny" if args.tiny else "default"
     )
-    args.audio_model = args.audio_model or ("mn04" if args.paper else "mel128")
     args.results = args.results or os.path.join(args.workdir, "results")
     return args
 

@@ -1,5 +1,7 @@
 """Experiment sizes: the test suite's tiny run, --quick, the per-synth defaults, the paper's.
 
+A size flag chooses defaults, never values: `parse_sized` sets a size's flag defaults before the
+flags are read, so a flag given on the command line wins over the size it is given with.
 Defaults are chosen so one synth's part (data generation included) of `proxy_benchmark` fits in
 an hour on the 2-core CPU machine: the training set and epochs are set by what TFM, the slowest
 encoder by far, can see in about 10-15 minutes there, and every encoder gets the same data, batch
@@ -7,6 +9,10 @@ and epochs (the paper's protocol: same data, same epochs, only the encoder chang
 """
 
 from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from experiments.common.cells import Sizes
 
@@ -52,3 +58,15 @@ def sizes_for(mode: str, synth: str) -> Sizes:
     if mode == "default":
         return DEFAULT.get(synth, DEFAULT["minisub"])
     return {"tiny": TINY, "quick": QUICK, "paper": PAPER}[mode]
+
+
+def parse_sized(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str],
+    size_defaults: Callable[[argparse.Namespace], Mapping[str, Any]],
+) -> argparse.Namespace:
+    """`parser.parse_args(argv)` with the flag defaults `size_defaults` gives for the size flags
+    in argv (read once to pick the size; every flag typed in argv still wins)."""
+    chosen, _ = parser.parse_known_args(argv)
+    parser.set_defaults(**size_defaults(chosen))
+    return parser.parse_args(argv)

@@ -29,9 +29,12 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from experiments.common import ssm_stages
+from experiments.common.sizes import parse_sized
 from experiments.common.ssm_stages import FACTORY_PRESETS, SCHEDULES, Folders
 from experiments.common.stages import StageError, Stages, command_line, portable_path
 from experiments.sound_matching import evaluate, report
@@ -79,33 +82,43 @@ def _parser() -> argparse.ArgumentParser:
     add("--examples", type=int, default=4, help="audio examples per domain")
     add("--workers", type=int, default=os.cpu_count() or 1)
     add("--jobs", type=int, default=2, help="estimator trainings at a time")
-    add("--paper-sizes", action="store_true",
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--paper-sizes", action="store_true",
         help="the reference's SSM runs: TFM proxy on 2.56M synthetic presets (LR plateau, "
              "60 epochs Dexed / 50 Diva), fine-tuned 250 epochs, its CNN for 600 epochs "
              "validated every 10 on rendered audio, every GM note (NSynth: --ood-set)")  # fmt: skip
-    add("--smoke", action="store_true", help="tiny everything (the test suite runs this)")
+    size.add_argument(
+        "--smoke", action="store_true", help="tiny everything (the test suite runs this)"
+    )
     return parser
 
 
-def _apply_sizes(args: argparse.Namespace) -> None:
+def _size_defaults(args: argparse.Namespace) -> dict[str, Any]:
+    """The flag defaults `--paper-sizes` or `--smoke` stand for (none for the default size)."""
     if args.paper_sizes:  # the reference's SSM runs (facts 9.5-9.6; see ssm_stages)
-        args.proxy_encoder, args.synthetic_size, args.synthetic_val_size = "tfm", 2_560_000, 131_072
-        args.proxy_epochs = PAPER_PRETRAIN_EPOCHS[PAPER_SYNTH[args.synth]]
-        args.finetune_epochs, args.estimator_epochs = 250, 600
-        args.estimator_channels, args.estimator_d_final = "", 0
-        args.ood_programs, args.ood_pitches, args.ood_velocities = "0-127", "48,60,72", "64,100"
-        args.id_limit = 0
+        return dict(
+            proxy_encoder="tfm", synthetic_size=2_560_000, synthetic_val_size=131_072,
+            proxy_epochs=PAPER_PRETRAIN_EPOCHS[PAPER_SYNTH[args.synth]], finetune_epochs=250,
+            estimator_epochs=600, estimator_channels="", estimator_d_final=0, id_limit=0,
+            ood_programs="0-127", ood_pitches="48,60,72", ood_velocities="64,100",
+        )  # fmt: skip
     if args.smoke:  # the smoke configs bring their own tiny networks
-        args.synthetic_size, args.synthetic_val_size = 256, 128
-        args.proxy_epochs = args.finetune_epochs = args.estimator_epochs = 1
-        args.estimator_channels, args.estimator_d_final = "", 0
-        args.ood_programs, args.refine_steps, args.examples = "0,73", 3, 1
+        return dict(
+            synthetic_size=256, synthetic_val_size=128, proxy_epochs=1, finetune_epochs=1,
+            estimator_epochs=1, estimator_channels="", estimator_d_final=0, ood_programs="0,73",
+            refine_steps=3, examples=1,
+        )  # fmt: skip
+    return {}
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """The flags, with the defaults of the size chosen (a flag typed in argv wins over its size)."""
+    return parse_sized(_parser(), argv, _size_defaults)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(argv)
-    _apply_sizes(args)
+    args = parse_args(argv)
     labels = [s for s in args.schedules.split(",") if s]
     unknown = [s for s in labels if s not in SCHEDULES]
     if unknown:

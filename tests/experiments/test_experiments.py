@@ -175,3 +175,21 @@ def test_log_axis_labels_only_1_2_and_5_per_decade():
         "0.5", "", "", "1", "2", "", "20"
     ]  # fmt: skip
     assert log_tick_label(0.0) == ""
+
+
+def test_a_size_sets_defaults_and_a_typed_flag_wins_over_it():
+    from experiments import proxy_benchmark
+    from experiments.sound_matching import run
+
+    smoke = run.parse_args(["--smoke"])
+    assert (smoke.synthetic_size, smoke.examples, smoke.refine_steps) == (256, 1, 3)
+    assert run.parse_args(["--smoke", "--examples=2"]).examples == 2
+    paper = run.parse_args(["--paper-sizes", "--synth=dx7", "--proxy-epochs=5"])
+    assert (paper.proxy_encoder, paper.proxy_epochs, paper.id_limit) == ("tfm", 5, 0)
+    assert run.parse_args([]).synthetic_size == 4096
+    with pytest.raises(SystemExit) as exit_info:
+        run.parse_args(["--smoke", "--paper-sizes"])
+    assert exit_info.value.code == 2
+    assert proxy_benchmark.parse_args(["--paper"]).audio_model == "mn04"
+    assert proxy_benchmark.parse_args(["--paper", "--audio-model=mel128"]).audio_model == "mel128"
+    assert proxy_benchmark.parse_args([]).audio_model == "mel128"

@@ -121,10 +121,7 @@ def _with(config, overrides):
 
 @pytest.mark.parametrize("synth", sorted(PER_SYNTH))
 def test_paper_sizes_are_the_reference_configs(synth, tmp_path):
-    args = sound_matching._parser().parse_args(
-        ["--paper-sizes", f"--synth={synth}", f"--workdir={tmp_path}"]
-    )
-    sound_matching._apply_sizes(args)
+    args = sound_matching.parse_args(["--paper-sizes", f"--synth={synth}", f"--workdir={tmp_path}"])
     folders = ssm_stages.Folders(tmp_path)
     reference = {stage: {**COMMON[stage], **PER_SYNTH[synth][stage]} for stage in COMMON}
     model = f"synth={synth},audio_model={args.audio_model}"
