@@ -1,7 +1,9 @@
 """Export a trained sound-matching estimator to a folder, and load it back for matching.
 
 The folder holds `weights.npz` (parameters and BatchNorm statistics), `config.json`,
-`synth_spec.json` and `estimator.json` (the log-mel statistics and front end, the layout).
+`synth_spec.json` and `estimator.json` (the log-mel statistics and front end, the layout, and
+`input_level`: the training renders' level, `jaxproxy.matching.level`, to which every input is
+brought before prediction).
 `load_estimator(folder)` rebuilds the Flax model in eval mode:
 
   estimator = load_estimator("exports/dx7_ssm_switch")
@@ -31,6 +33,7 @@ from jaxproxy import mel as frontend
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.export import flat_weights
 from jaxproxy.logs import setup_cli_logging
+from jaxproxy.matching.level import TrainingLevel, training_level
 from jaxproxy.models.estimator import decode_presets
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.proxy_loader import upcast_weight
@@ -81,7 +84,18 @@ def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best") -> st
         mel_max=facts["mel_max"],
         step=int(restored[2]),
         checkpoint=checkpoint,
+        input_level=_dataset_level(config.get("train_data")),
     )
+
+
+def _dataset_level(path: str | None) -> TrainingLevel | None:
+    """The training set's level, or None when the set is gone or has no `mel` feature."""
+    if not path:
+        return None
+    try:
+        return training_level(str(path))
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def write_export(
@@ -95,6 +109,7 @@ def write_export(
     mel_max: float,
     step: int,
     checkpoint: str,
+    input_level: TrainingLevel | None = None,
 ) -> str:
     """Writes an export folder (atomically) for an estimator's params and BatchNorm statistics;
     used by `export_estimator` and by `jaxproxy convert checkpoint` for the reference's."""
@@ -117,6 +132,8 @@ def write_export(
         "step": step,
         "checkpoint": checkpoint,
     }
+    if input_level is not None:
+        info["input_level"] = input_level.to_json()
     tmp = out_dir.rstrip("/") + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -160,6 +177,16 @@ class Estimator:
 
         self._weights = (tree["params"], tree["batch_stats"])
         self._logits = jax.jit(logits)
+        self.input_level = _input_level(self.info, self.config)
+
+    @property
+    def level_source(self) -> str:
+        """Where `input_level` came from, for the tools' first line."""
+        if "input_level" in self.info:
+            return "the export's training-set level"
+        if self.input_level is not None:
+            return f"measured on {self.config.get('train_data')}"
+        return "unknown (old export without input_level, training set not found)"
 
     def logits(self, mel_BxMxT: Any) -> jax.Array:
         """Used-order logits float32[B, W] (models.estimator)."""
@@ -173,7 +200,18 @@ class Estimator:
 
     def predict(self, mel_BxMxT: Any) -> np.ndarray:
         """Hard presets float32[B, P] (sigmoid, round, argmax), ready to render."""
-        return np.asarray(decode_presets(self.logits(mel_BxMxT), self.layout))
+        return self.decode(self.logits(mel_BxMxT))
+
+    def decode(self, logits_BxW: Any) -> np.ndarray:
+        """Hard presets float32[B, P] from used-order logits (sigmoid, round, argmax)."""
+        return np.asarray(decode_presets(logits_BxW, self.layout), np.float32)
+
+
+def _input_level(info: Mapping[str, Any], config: Any) -> TrainingLevel | None:
+    """The export's recorded level; for older exports, measured on the training set if present."""
+    if "input_level" in info:
+        return TrainingLevel.from_json(info["input_level"])
+    return _dataset_level(config.get("train_data"))
 
 
 def load_estimator(folder: str) -> Estimator:

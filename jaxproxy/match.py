@@ -1,58 +1,58 @@
-"""Sound matching for musicians: a sound file in, a preset for the synth out.
+"""Sound matching for musicians: sound files in, a preset for the synth out (the CLI module).
 
-    python -m jaxproxy.match sound.wav --estimator exports/dx7_ssm_switch --out matched/
-    python -m jaxproxy.match sound.flac --estimator exports/dx7_ssm_switch --refine 200 --out m/
+    python -m jaxproxy.match sound.wav --estimator exports/amsynth_ssm --out matched/
+    python -m jaxproxy.match sounds/ other.flac --estimator exports/amsynth_ssm --refine 30 --out m/
     python -m jaxproxy.match sound.wav --synth minisub --out matched/   # the shipped model (zoo)
 
-Writes into --out: the predicted preset in the synth's own format (`preset.syx`, one DX7 voice;
-`preset.bank` for amsynth; `preset.json` otherwise), `predicted.wav` (the preset rendered as the
-paper renders: note 60 held 2 s in a 5 s clip, 32 kHz), `input.wav` (the input as compared: mono,
-32 kHz, 5 s), `spectrograms.png` (input vs prediction) and `metrics.json`; prints the paper's audio
-metrics against the input. With `--refine N`, N gradient steps through the proxy refine the preset
-(beyond the paper: `jaxproxy.matching.refine`), and both presets are rendered and scored.
+Each input is brought to the level the estimator was trained on (said on the first line), the
+estimator predicts a preset, the preset is rendered as the paper renders (note 60 held 2 s in a 5 s
+clip, 32 kHz) by one render service for all inputs, and the paper's audio metrics are printed as
+is and loudness-matched, with the pitch of input and prediction. With `--refine N`, N gradient
+steps through the proxy, then the best `--candidates` presets are rendered and the closest to the
+input kept (never worse than the estimator's own; `jaxproxy.matching.refine`).
 
-Any WAV/FLAC/OGG works: stereo is averaged, other rates resampled (soxr), other lengths padded or
-cut (the tool says which). A silent, empty, unreadable or non-audio file stops with one line and
-exit code 2, and nothing is written. Rendering runs in a `data_gen` service process; the input's
-embedding (for --refine) is computed by `data_gen` in a child process: this process imports
-neither torch nor DawDreamer.
+One input: --out holds `preset.bank` / `preset.syx` / `preset.json` (the synth's format),
+`predicted.wav`, `input.wav` (the input as compared: mono, 32 kHz, 5 s, its own level),
+`spectrograms.png`, `metrics.json` and `report.html` (open it in a browser). Several inputs (or a
+folder): one such subfolder per sound, plus `summary.csv` and `index.html`. A reused --out is
+replaced whole (only a folder this tool wrote, or an empty one). A bad file or flag stops with
+one line and exit code 2, and nothing is written. This process imports neither torch nor
+DawDreamer (rendering and embedding run in data_gen child processes). The library behind it is
+the package `jaxproxy.matching`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from data_gen.cli_support.command_line import OneLineParser, invoked_as, out_dir_problem
 
 EXIT_INPUT = 2  # a bad input file or flag: nothing written
 EXIT_FAILED = 1  # rendering or embedding failed on the way: nothing written either
-METRIC_NAMES = ("stft", "mstft", "mel", "mfccd", "a_mean")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff")
+MARKER = ".jaxproxy-match"  # marks an --out this tool wrote (so a rerun may replace it)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=invoked_as("jaxproxy.match"),
-        description=__doc__.split("\n\n")[1],
+        description=__doc__.split("\n\n")[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("sound", type=Path, help="a WAV, FLAC or OGG file")
+    add("sounds", type=Path, nargs="+", help="WAV, FLAC or OGG files, or folders of them")
     model = parser.add_mutually_exclusive_group(required=True)
     model.add_argument("--estimator", type=Path, help="an estimator export folder")
     model.add_argument("--synth", help="the synth's shipped estimator and proxy (`jaxproxy zoo`)")
-    add("--out", required=True, type=Path, help="output folder (created)")
+    add("--out", required=True, type=Path, help="output folder (created; a previous one replaced)")
     add("--refine", type=int, default=0, metavar="STEPS", help="gradient steps through the proxy")
+    add("--candidates", type=int, default=8, help="--refine: presets rendered to pick from")
     add("--proxy", type=Path, default=None, help="proxy export for --refine (default: the one "
         "the estimator was trained with; with --synth, the shipped one)")  # fmt: skip
     add("--learning-rate", type=float, default=0.05, help="Adam step size of --refine")
@@ -66,76 +66,59 @@ def _fail(message: str, code: int = EXIT_INPUT) -> int:
     return code
 
 
-def _embed(audio_model: str, clip_S: np.ndarray, rate: int, tmp: Path) -> np.ndarray:
-    """The input's embedding under the proxy's audio model (data_gen, torch, in a child)."""
-    np.save(tmp / "clip.npy", clip_S[None].astype(np.float32))
-    done = subprocess.run(
-        [sys.executable, "-m", "data_gen.audio", "embed", audio_model, str(tmp / "clip.npy"),
-         "--rate", str(rate), "--out", str(tmp / "emb.npy")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"embedding the input with {audio_model}: {done.stderr.strip()}")
-    return np.load(tmp / "emb.npy")[0]
+def _flag_problem(args: argparse.Namespace) -> str | None:
+    """The first bad flag, as one line, or None."""
+    checks = [
+        (args.refine < 0, f"--refine must be >= 0, got {args.refine}"),
+        (args.candidates < 1, f"--candidates must be >= 1, got {args.candidates}"),
+        (args.workers < 1, f"--workers must be >= 1, got {args.workers}"),
+        (
+            not (math.isfinite(args.learning_rate) and args.learning_rate > 0),
+            f"--learning-rate must be a finite number > 0, got {args.learning_rate}",
+        ),  # fmt: skip
+        (bool(out_dir_problem(args.out, "--out")), out_dir_problem(args.out, "--out")),
+        (
+            args.out.is_dir() and any(args.out.iterdir()) and not (args.out / MARKER).exists(),
+            f"--out {args.out} is a non-empty folder this tool did not write: give a new or empty "
+            "folder",
+        ),  # fmt: skip
+    ]
+    return next((message for bad, message in checks if bad), None)
 
 
-def _presets(args, estimator, clip, rate: int, tmp: Path) -> dict[str, np.ndarray]:
-    """{"estimator": its preset} and, with --refine, {"refined": the refined preset}."""
-    from jaxproxy.mel import ssm_log_mel
-    from jaxproxy.models.estimator import decode_presets
+def _input_files(paths: list[Path]) -> list[Path]:
+    """Files as given; folders expanded to their audio files (sorted). Raises AudioFileError."""
+    from data_gen.audio.audio_file import AudioFileError
 
-    logits_1xW = np.asarray(estimator.logits(ssm_log_mel(clip.audio)[None].astype(np.float32)))
-    presets = {"estimator": np.asarray(decode_presets(logits_1xW, estimator.layout))[0]}
-    if args.refine:
-        from jaxproxy import load_proxy
-        from jaxproxy.matching.refine import refine_presets
-
-        proxy = load_proxy(str(args.proxy or estimator.config.proxy))
-        target_1xE = _embed(estimator.config.audio_model, clip.audio, rate, tmp)[None]
-        refined = refine_presets(proxy, estimator.layout, logits_1xW, target_1xE, args.refine,
-                                 learning_rate=args.learning_rate)  # fmt: skip
-        presets["refined"] = refined.presets[0]
-        print(f"refine: proxy L1 {refined.hard_losses[0, 0]:.4f} -> {refined.losses[0]:.4f} "
-              f"(best at step {refined.best_steps[0]} of {args.refine})")  # fmt: skip
-    return presets
+    files = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                raise AudioFileError(
+                    path, f"folder holds no audio file ({', '.join(AUDIO_SUFFIXES)})"
+                )
+            files += found
+        else:
+            files.append(path)
+    return files
 
 
-def _write(staging: Path, args, spec, clip, presets, audio_KxS, scores, settings) -> str:
-    """Every output file into `staging`; returns the preset file's name."""
-    import soundfile
-
-    from data_gen.presets.formats import preset_suffix, write_preset
-    from jaxproxy.matching import plots
-
-    final = "refined" if "refined" in presets else "estimator"
-    preset_name = f"preset{preset_suffix(spec)}"
-    write_preset(spec, presets[final], staging / preset_name, f"match {args.sound.stem}"[:40])
-    rate = settings.sample_rate
-    soundfile.write(staging / "input.wav", clip.audio, rate, subtype="FLOAT")
-    for label, audio_S in zip(presets, audio_KxS, strict=True):
-        name = "predicted.wav" if label == final else f"predicted_{label}.wav"
-        soundfile.write(staging / name, audio_S, rate, subtype="FLOAT")
-    titles = [f"input: {args.sound.name}"]
-    titles += [f"{label} (a_mean {scores[label]['a_mean']:.3f})" for label in presets]
-    plots.spectrogram_comparison(
-        staging / "spectrograms.png", [clip.audio, *audio_KxS], titles, sample_rate=rate,
-        suptitle=f"{spec.name}, log-mel (dB)",
-    )  # fmt: skip
-    report = {"input": str(args.sound), "input_prepared": clip.describe(),
-              "input_warnings": list(clip.warnings), "synth": spec.name,
-              "render": settings.to_json(), "final": final, "metrics": scores,
-              "presets": {label: p.tolist() for label, p in presets.items()}}  # fmt: skip
-    (staging / "metrics.json").write_text(json.dumps(report, indent=1))
-    return preset_name
+def _folder_names(files: list[Path]) -> list[str]:
+    """One output subfolder name per input: its stem, numbered when two inputs share it."""
+    names, seen = [], {}
+    for path in files:
+        stem = path.stem or "sound"
+        seen[stem] = seen.get(stem, 0) + 1
+        names.append(stem if seen[stem] == 1 else f"{stem}_{seen[stem]}")
+    return names
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, started: float | None = None) -> int:
     # Imported here so that --help and bad flags answer at once.
     from data_gen.audio.audio_file import AudioFileError, load_clip
     from data_gen.render.settings import RenderSettings
-    from data_gen.synths.spec import SynthSpec
     from jaxproxy.matching import audio_metrics
-    from jaxproxy.matching.render_client import RenderClient, RenderError
 
     if args.synth is not None:  # the shipped entry stands for --estimator (and --proxy)
         from jaxproxy import zoo
@@ -144,14 +127,8 @@ def run(args: argparse.Namespace) -> int:
             shipped = zoo.entry(args.synth)
         except ValueError as err:
             return _fail(f"--synth: {err}")
-        args.estimator, args.proxy = shipped.estimator, args.proxy or shipped.proxy
-    if args.refine < 0:
-        return _fail(f"--refine must be >= 0, got {args.refine}")
-    if not (math.isfinite(args.learning_rate) and args.learning_rate > 0):
-        return _fail(f"--learning-rate must be a finite number > 0, got {args.learning_rate}")
-    if args.workers < 1:
-        return _fail(f"--workers must be >= 1, got {args.workers}")
-    problem = out_dir_problem(args.out, "--out")
+        args.estimator, args.proxy = Path(shipped.estimator), args.proxy or shipped.proxy
+    problem = _flag_problem(args)
     if problem:
         return _fail(problem)
     try:
@@ -159,54 +136,61 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         return _fail(f"--note: {err}")
     try:
-        clip = load_clip(args.sound, settings.sample_rate, settings.num_samples)
+        files = _input_files(args.sounds)
+        clips = [load_clip(f, settings.sample_rate, settings.num_samples) for f in files]
     except AudioFileError as err:
         return _fail(str(err))
-    from jaxproxy.export_estimator import load_estimator  # JAX and Flax: after the cheap checks
+    from jaxproxy.matching import session  # JAX and Flax: after the cheap checks
 
     try:
-        estimator = load_estimator(str(args.estimator))
-    except (OSError, ValueError, KeyError) as err:
-        return _fail(f"--estimator {args.estimator}: {err}")
-    print(f"input {args.sound}: {clip.describe()}")
-    for warning in clip.warnings:  # e.g. a WAV cut short: matched as it is, but say so
-        print(f"{invoked_as('jaxproxy.match')}: warning: {warning}", file=sys.stderr)
-    spec = SynthSpec.from_json(estimator.spec_json)
+        job = session.Session(args, settings, started or time.perf_counter())
+    except session.EstimatorError as err:
+        return _fail(str(err))
+    with job:
+        return _match(args, job, files, clips)
+
+
+def _match(args, job, files, clips) -> int:
+    from jaxproxy.matching.render_client import RenderError
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
     try:
-        presets = _presets(args, estimator, clip, settings.sample_rate, staging)
-        for leftover in staging.iterdir():  # the embedding's scratch files
-            leftover.unlink()
-        with RenderClient(spec.to_json(), settings.to_json(), args.workers) as client:
-            audio_KxS, failed = client.render(np.stack(list(presets.values())))
-        if failed.any():
-            raise RenderError(f"the predicted preset failed to render ({spec.name})")
-        per = audio_metrics.example_metrics(audio_KxS, np.repeat(clip.audio[None], len(presets), 0))
-        scores = {label: {m: float(per[m][k]) for m in per} for k, label in enumerate(presets)}
-        preset_name = _write(staging, args, spec, clip, presets, audio_KxS, scores, settings)
-        args.out.mkdir(exist_ok=True)
-        for item in staging.iterdir():  # only now does anything land in --out
-            os.replace(item, args.out / item.name)
+        results = job.match(files, clips)
+        single = len(files) == 1
+        names = _folder_names(files)
+        for name, result in zip(names, results, strict=True):
+            job.write(staging if single else staging / name, result)
+        if not single:
+            job.write_summary(staging, names, results)
+        staging.chmod(0o755)  # mkdtemp's 0700 is for the scratch, not for the user's folder
+        (staging / MARKER).write_text("written by jaxproxy match; a rerun replaces this folder\n")
+        _replace(staging, args.out)
     except (RenderError, RuntimeError, OSError, ValueError) as err:
         return _fail(str(err), EXIT_FAILED)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    _print_scores(scores)
-    print(f"wrote {args.out}/: {preset_name}, predicted.wav, input.wav, spectrograms.png, "
-          "metrics.json")  # fmt: skip
+    job.print_results(names, results)
+    print(f"wrote {args.out}/" + ("" if single else f": {len(files)} subfolders, summary.csv, "
+          "index.html"))  # fmt: skip
     return 0
 
 
-def _print_scores(scores: dict[str, dict[str, Any]]) -> None:
-    print(f"{'vs input':<12}" + "".join(f"{n:>9}" for n in METRIC_NAMES))
-    for label, values in scores.items():
-        print(f"{label:<12}" + "".join(f"{values[n]:>9.4f}" for n in METRIC_NAMES))
-    print("(lower is better; MFCCD x 0.25 and a_mean as the paper reports them)")
+def _replace(staging: Path, out: Path) -> None:
+    """`staging` becomes `out`; a previous `out` (checked to be ours or empty) is removed whole,
+    so no file of an earlier run survives."""
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+        out.rename(old / "out")
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(_parser().parse_args(argv))
+    started = time.perf_counter()
+    return run(_parser().parse_args(argv), started)
 
 
 if __name__ == "__main__":

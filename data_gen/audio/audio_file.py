@@ -16,6 +16,8 @@ import numpy as np
 
 # Below this peak (-80 dBFS) a clip is treated as silent: there is nothing to match.
 SILENCE_PEAK = 1e-4
+# Shorter than this there is no note to hear (a 10-sample file is not a sound to match).
+MIN_SECONDS = 0.05
 
 
 class AudioFileError(ValueError):
@@ -109,7 +111,18 @@ def prepare(
         raise AudioFileError(
             name, f"is silent (peak {peak:.2g}, below {SILENCE_PEAK:g}): nothing to match"
         )
+    if frames < MIN_SECONDS * source_rate:
+        raise AudioFileError(
+            name, f"is too short ({frames} samples, {frames / source_rate:.4f} s; at least "
+            f"{MIN_SECONDS:g} s): nothing to match"
+        )  # fmt: skip
     mono_S = audio_SxC.mean(axis=1)
+    swing = float(np.max(np.abs(mono_S - mono_S.mean())))
+    if swing < SILENCE_PEAK:
+        raise AudioFileError(
+            name,
+            f"holds only a constant (DC) level {mono_S.mean():.3g}, no sound: nothing to match",
+        )
     if channels > 1:
         notes.append(f"{channels} channels averaged to mono")
     if source_rate != sample_rate:

@@ -1,11 +1,19 @@
 """Evaluation stage of `experiments.sound_matching`: every exported estimator on the in-domain
-test split and the out-of-domain targets, `--refine` on the latter, and audio examples."""
+test split and the out-of-domain targets, `--refine` on the latter, and audio examples.
+
+Out of domain, each target is brought to the estimator's training level first
+(`jaxproxy.matching.predict.estimate`, as `jaxproxy match` does); in domain, the targets are the
+synth's own renders, already in the training distribution, and go in as the paper feeds them. Beside
+the paper's metrics: the same metrics loudness-matched (each prediction scaled to its target's
+RMS), the f0 metric (`jaxproxy.matching.pitch`), and for `--refine` two controls: the same
+refinement toward a shuffled target (a fixed derangement of the targets) with per-note wins of
+true over shuffled, and the loudness-only baseline (the unrefined prediction scaled to the
+target's RMS, i.e. the loudness-matched score before refining).
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +23,14 @@ import soundfile
 from data_gen.ood.target_set import load_target_set
 from jaxproxy.data import open_dataset
 from jaxproxy.export_estimator import load_estimator
-from jaxproxy.matching import evaluation, plots
+from jaxproxy.matching import evaluation, plots, predict
+from jaxproxy.matching.refine import embed_clips
 from jaxproxy.matching.render_client import RenderClient
-from jaxproxy.models.estimator import decode_presets
 
 METRIC_RATE = 32000  # facts 9.7: metrics on 32 kHz renders
 EXAMPLE_SEED = 999  # export_audio_eval.py's seed
-
-
-def _embed(model: str, weights: str | None, audio_NxS: np.ndarray) -> np.ndarray:
-    """Target embeddings under the proxy's audio model, by data_gen in a child process."""
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(Path(tmp) / "clips.npy", audio_NxS.astype(np.float32))
-        command = [sys.executable, "-m", "data_gen.audio", "embed", model,
-                   str(Path(tmp) / "clips.npy"), "--rate", str(METRIC_RATE),
-                   "--out", str(Path(tmp) / "emb.npy")]  # fmt: skip
-        subprocess.run(command + (["--weights", weights] if weights else []), check=True)
-        return np.load(Path(tmp) / "emb.npy")
+SHUFFLE_SEED = 26  # the fixed derangement of the shuffled-target control
+CANDIDATES = 8  # presets rendered per note by --refine to pick from
 
 
 def _round(metrics: dict[str, float]) -> dict[str, float]:
@@ -82,12 +81,12 @@ def evaluate_all(
         target_audio, failed = client.render(arrays["params"])
         ok = ~failed  # a test preset that fails to render cannot be a target
         id_params, id_mel, id_audio = arrays["params"][ok], arrays["mel"][ok], target_audio[ok]
-        ood_mel = evaluation.log_mels(targets.audio)
         id_preds, ood_preds, id_per, ood_per = {}, {}, {}, {}
-        ood_logits = {}
+        ood_est, target_f0 = {}, predict.pitch.clips_f0(targets.audio)
+        results["ood_controls"] = {}
         for label, est in loaded.items():
             print(f"=== evaluate {label}", flush=True)
-            pred = _decode(est, evaluation.predict_logits(est, id_mel))
+            pred = est.decode(evaluation.predict_logits(est, id_mel))
             scores = evaluation.score_predictions(
                 client,
                 pred,
@@ -98,15 +97,18 @@ def evaluate_all(
             )
             results["id"][label], id_preds[label], id_per[label] = (
                 _round(scores.metrics), scores.audio, scores.per_example)  # fmt: skip
-            ood_logits[label] = evaluation.predict_logits(est, ood_mel)
+            ood_est[label] = predict.estimate(est, targets.audio)
             scores = evaluation.score_predictions(
-                client, _decode(est, ood_logits[label]), targets.audio, workers=args.workers
+                client, ood_est[label].presets, targets.audio, workers=args.workers
             )
             results["ood"][label], ood_preds[label], ood_per[label] = (
                 _round(scores.metrics), scores.audio, scores.per_example)  # fmt: skip
+            results["ood_controls"][label] = _controls(
+                predict.score(scores.audio, targets.audio, scores.failed, args.workers, target_f0)
+            )
         if args.refine_steps:
             results["refine"] = _refine(
-                args, loaded, proxy, client, targets.audio, ood_logits, results["ood"]
+                args, loaded, proxy, client, targets.audio, ood_est, results, target_f0
             )
         picks_id = np.sort(rng.choice(len(id_audio), min(args.examples, len(id_audio)), False))
         picks_ood = np.sort(rng.choice(len(targets), min(args.examples, len(targets)), False))
@@ -129,30 +131,68 @@ def evaluate_all(
     return results
 
 
-def _decode(estimator: Any, logits_NxW: np.ndarray) -> np.ndarray:
-    return np.asarray(decode_presets(logits_NxW, estimator.layout), np.float32)
+def _controls(scored: dict[str, Any]) -> dict[str, Any]:
+    """The loudness-matched metrics, the f0 metric and how much louder predictions are."""
+    return {
+        "loudness_matched": _round(scored["loudness_matched"][0]),
+        "pitch": {k: round(float(v), 4) for k, v in scored["f0_metrics"].items()},
+        "louder_db_median": round(float(np.nanmedian(scored["louder_db"])), 2),
+    }
 
 
-def _refine(args, loaded, proxy_path: Path, client, target_audio, logits, before) -> dict:
-    """Refinement through the proxy on the out-of-domain targets, for each estimator."""
+def derangement(n: int, seed: int = SHUFFLE_SEED) -> np.ndarray:
+    """A fixed permutation with no fixed point: note k's shuffled target is note perm[k]."""
+    order = np.random.default_rng(seed).permutation(n)
+    perm = np.empty(n, np.int64)
+    perm[order] = np.roll(order, -1)
+    return perm
+
+
+def _refine(args, loaded, proxy_path: Path, client, target_audio, ood_est, results, target_f0):
+    """Refinement through the proxy on the out-of-domain targets, for each estimator, with its
+    controls: toward a shuffled target, and the loudness-only baseline."""
     from jaxproxy import load_proxy
-    from jaxproxy.matching.refine import refine_presets
 
     proxy = load_proxy(str(proxy_path))
-    target_emb = _embed(next(iter(loaded.values())).config.audio_model, None, target_audio)
+    perm = derangement(len(target_audio))
     out = {}
     for label, est in loaded.items():
         print(f"=== refine {label}: {args.refine_steps} steps on {len(target_audio)} targets")
-        refined = refine_presets(proxy, est.layout, logits[label], target_emb, args.refine_steps)
-        after = evaluation.score_predictions(
-            client, refined.presets, target_audio, workers=args.workers
-        )
+        guess = ood_est[label]
+        target_emb = embed_clips(est.config.audio_model, guess.audio, METRIC_RATE)
+        runs, scored = {}, {}
+        for name, rows in (("true", np.arange(len(perm))), ("shuffled", perm)):
+            runs[name] = predict.refine(
+                proxy, est, guess.logits, target_emb[rows], guess.audio[rows], client,
+                args.refine_steps, candidates=CANDIDATES, workers=args.workers,
+            )  # fmt: skip
+            audio, failed = client.render(runs[name].presets)
+            scored[name] = predict.score(audio, target_audio, failed, args.workers, target_f0)
+        true_lm = scored["true"]["loudness_matched"][1]["a_mean"]
+        shuffled_lm = scored["shuffled"]["loudness_matched"][1]["a_mean"]
+        before = results["ood"][label]
+        baseline = results["ood_controls"][label]["loudness_matched"]
+        after = _round(scored["true"]["as_is"][0])
+        after_lm = _round(scored["true"]["loudness_matched"][0])
         out[label] = {
             "steps": args.refine_steps,
-            "proxy_l1_before": round(float(refined.hard_losses[0].mean()), 5),
-            "proxy_l1_after": round(float(refined.losses.mean()), 5),
-            "improved_by_proxy": int((refined.best_steps > 0).sum()),
-            "before": before[label],  # the same presets, scored above
-            "after": _round(after.metrics),
+            "candidates": CANDIDATES,
+            "proxy_l1_before": round(float(runs["true"].proxy_before.mean()), 5),
+            "proxy_l1_after": round(float(runs["true"].proxy_after.mean()), 5),
+            "improved_by_proxy": int((runs["true"].picked > 0).sum()),
+            "before": before,  # the same presets, scored above
+            "after": after,
+            "after_loudness_matched": after_lm,
+            "loudness_only": baseline,  # the unrefined prediction scaled to the target's RMS
+            "shuffled": _round(scored["shuffled"]["as_is"][0]),
+            "shuffled_loudness_matched": _round(scored["shuffled"]["loudness_matched"][0]),
+            "true_beats_shuffled": round(float(np.mean(true_lm < shuffled_lm)), 4),
+            "ties_with_shuffled": round(float(np.mean(true_lm == shuffled_lm)), 4),
+            "gain_as_is": round(1 - after["a_mean"] / before["a_mean"], 4),
+            "gain_loudness_matched": round(1 - after_lm["a_mean"] / baseline["a_mean"], 4),
+            "pitch_after": _controls(scored["true"])["pitch"],
+            "pitch_shuffled": _controls(scored["shuffled"])["pitch"],
         }
+        keys = ("true_beats_shuffled", "ties_with_shuffled", "gain_as_is", "gain_loudness_matched")
+        print(f"refine {label}: " + json.dumps({k: out[label][k] for k in keys}))
     return out

@@ -108,6 +108,7 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
                 f" | {r['improved_by_proxy']} | " + " | ".join(cells) + " |"
             )
         lines.append("")
+        lines += _controls_table(results)
     if results.get("examples"):
         lines += ["## Audio examples", "",
                   "Target, one WAV per schedule and a side-by-side spectrogram PNG per target: "
@@ -134,3 +135,33 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
     path = folder / "results.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _controls_table(results: Mapping[str, Any]) -> list[str]:
+    """`--refine`'s controls (experiments.ssm_evaluate): a_mean as is and loudness-matched, toward
+    the true and a shuffled target, the loudness-only baseline, and pitch."""
+    lines = [
+        "Controls (a_mean; lm = each prediction scaled to its target's RMS; loudness-only = the "
+        "unrefined prediction, lm; shuffled = the same refinement toward another note; f0 = share "
+        "of pitched targets within half a semitone, octave errors apart):",
+        "",
+        "| estimator | before | after | shuffled | lm: loudness-only | lm after | lm shuffled "
+        "| true beats shuffled | lm gain | f0 before | f0 after (octave) | f0 shuffled |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in results["refine"].items():
+        if "shuffled" not in r:
+            continue
+        pitch = results.get("ood_controls", {}).get(label, {}).get("pitch", {})
+        lines.append(
+            f"| {label} | {r['before']['a_mean']:.3f} | {r['after']['a_mean']:.3f} "
+            f"| {r['shuffled']['a_mean']:.3f} | {r['loudness_only']['a_mean']:.3f} "
+            f"| {r['after_loudness_matched']['a_mean']:.3f} "
+            f"| {r['shuffled_loudness_matched']['a_mean']:.3f} "
+            f"| {r['true_beats_shuffled']:.0%} (ties {r['ties_with_shuffled']:.0%}) "
+            f"| {r['gain_loudness_matched']:.0%} | {pitch.get('f0_in_tune', float('nan')):.0%} "
+            f"| {r['pitch_after'].get('f0_in_tune', float('nan')):.0%} "
+            f"({r['pitch_after'].get('f0_octave_errors', float('nan')):.0%}) "
+            f"| {r['pitch_shuffled'].get('f0_in_tune', float('nan')):.0%} |"
+        )
+    return [*lines, ""]

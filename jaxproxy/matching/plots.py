@@ -42,7 +42,9 @@ def spectrogram_comparison(
         )  # fmt: skip
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("time (s)")
-    axes[0].set_ylabel("mel band (kaldi, 0-16 kHz)")
+    positions, labels = _hz_ticks(mels[0].shape[0])
+    axes[0].set_yticks(positions, labels)
+    axes[0].set_ylabel("frequency (Hz; note at C ticks)")
     fig.colorbar(image, ax=list(axes), label="dB", shrink=0.85)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10, y=1.03)
@@ -50,6 +52,26 @@ def spectrogram_comparison(
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+# Ticks at C notes (C1 .. C8) and a few round frequencies: pitch can be read off the image.
+_TICKS_HZ = {
+    "C3 131": 130.81, "C4 262": 261.63, "C5 523": 523.25, "C6 1047": 1046.5,
+    "C7 2093": 2093.0, "4k": 4000.0, "8k": 8000.0, "16k": 15900.0,
+}  # fmt: skip
+
+
+def _hz_ticks(n_mels: int) -> tuple[list[float], list[str]]:
+    """Image rows of `_TICKS_HZ` on the kaldi mel axis (0-16 kHz, n_mels bands, band k centred
+    at k + 0.5 in the image)."""
+    from jaxproxy.mel import F_MAX
+
+    def mel(hz: float) -> float:
+        return 1127.0 * np.log(1.0 + hz / 700.0)
+
+    step = (mel(F_MAX) - mel(0.0)) / (n_mels + 1)
+    positions = [mel(hz) / step - 0.5 for hz in _TICKS_HZ.values()]
+    return positions, list(_TICKS_HZ)
 
 
 def metric_bars(

@@ -15,3 +15,9 @@ def test_examples_are_recorded_relative_to_the_results_folder(tmp_path):
     folder = tmp_path / "audio" / "out_of_domain" / "gm_000"
     assert (tmp_path / written[0]).stat().st_size > 1000
     assert (folder / "target.wav").is_file() and (folder / "switch_soft.wav").is_file()
+
+
+def test_the_shuffled_control_is_a_fixed_derangement():
+    perm = ssm_evaluate.derangement(37)
+    assert sorted(perm) == list(range(37)) and (perm != np.arange(37)).all()
+    np.testing.assert_array_equal(perm, ssm_evaluate.derangement(37))

@@ -1,5 +1,7 @@
 """`python -m jaxproxy.match`: every bad input is one line, exit code 2, and nothing written."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile
@@ -16,7 +18,13 @@ def _bad_inputs(tmp_path):
     empty.write_bytes(b"")
     text = tmp_path / "readme.ogg"
     text.write_text("not audio at all\n" * 20)
+    dc = tmp_path / "dc.wav"
+    soundfile.write(dc, np.full(SR, 0.5), SR)
+    tiny = tmp_path / "tiny.wav"
+    soundfile.write(tiny, 0.5 * np.sin(np.arange(10)), SR)
     return {
+        dc: "constant (DC) level",
+        tiny: "too short (10 samples",
         silent: "silent",
         empty: "empty",
         text: "not an audio file",
@@ -58,7 +66,29 @@ def test_bad_flags_and_estimator(tmp_path, capsys):
         assert err == f"python -m jaxproxy.match: error: {expected}"
     assert main([str(tone), "--estimator", str(tmp_path), "--out", str(tone)]) == 2
     assert f"--out {tone}: is a file, not a folder" in capsys.readouterr().err
+    for flag, value in (("--candidates", "0"),):
+        argv = [str(tone), "--estimator", str(tmp_path), "--out", str(out), flag, value]
+        assert main(argv) == 2, flag
+        assert flag in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # argparse: a non-number
+        main([str(tone), "--estimator", str(tmp_path), "--out", str(out), "--refine", "x"])
+    assert info.value.code == 2
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("keep me")
+    assert main([str(tone), "--estimator", str(tmp_path), "--out", str(foreign)]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (foreign / "thesis.tex").read_text() == "keep me"
     assert not out.exists()
+
+
+def test_table_stays_aligned_for_any_value():
+    from jaxproxy.matching.report_html import text_table
+
+    rows = [["a", 1.0, 123456789.123], ["a_long_name", float("nan"), -0.5]]
+    lines = text_table(["sound", "x", "a_mean"], rows).splitlines()
+    assert len({len(line) for line in lines}) == 1, lines
+    assert lines[2].split()[1] == "-"
 
 
 def test_help_runs(capsys):
@@ -114,8 +144,9 @@ def test_match_writes_a_preset_wav_png_and_metrics(smoke_estimator, tmp_path, ca
     out = tmp_path / "matched"
     assert main([str(sound), "--estimator", smoke_estimator, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert printed.startswith("input level: brought to the training renders' median")
     assert "averaged to mono" in printed and "44100 -> 32000" in printed and "padded" in printed
-    assert "a_mean" in printed
+    assert "a_mean" in printed and "lm_a_mean" in printed and "pitch: input 26" in printed
     synth, (preset,) = load_presets(out / "preset.json")  # minisub has no native file format
     assert synth == "minisub"
     predicted, rate = soundfile.read(out / "predicted.wav")
@@ -124,7 +155,11 @@ def test_match_writes_a_preset_wav_png_and_metrics(smoke_estimator, tmp_path, ca
     assert (out / "spectrograms.png").stat().st_size > 5000
     report = json.loads((out / "metrics.json").read_text())
     assert report["final"] == "estimator"
-    assert set(report["metrics"]["estimator"]) >= {"stft", "mstft", "mel", "mfccd", "a_mean"}
+    scores = report["scores"]["estimator"]
+    assert set(scores["as_is"]) == set(scores["loudness_matched"]) >= {"stft", "mfccd", "a_mean"}
+    assert abs(report["input_f0"] - 261.6) < 2
+    page = (out / "report.html").read_text()
+    assert "<audio" in page and "predicted.wav" in page and "spectrograms.png" in page
     assert sorted(p.name for p in tmp_path.iterdir()) == ["matched", "note.flac"]  # no leftovers
 
 
@@ -136,10 +171,91 @@ def test_match_refine_keeps_the_best_by_proxy_loss(smoke_estimator, tmp_path, ca
     assert main([str(sound), "--estimator", smoke_estimator, "--out", str(out),
                  "--refine", "3"]) == 0  # fmt: skip
     printed = capsys.readouterr().out
-    assert "cut to 5 s" in printed and "refine: proxy L1" in printed
+    assert "cut to 5 s" in printed and "refine: 3 steps" in printed
     report = json.loads((out / "metrics.json").read_text())
-    assert report["final"] == "refined" and set(report["metrics"]) == {"estimator", "refined"}
+    assert report["final"] == "refined" and set(report["scores"]) == {"estimator", "refined"}
+    scores = report["scores"]  # the estimator's own preset is a candidate: never worse
+    lm = {k: v["loudness_matched"]["a_mean"] for k, v in scores.items()}
+    assert lm["refined"] <= lm["estimator"] + 1e-9
     assert (out / "predicted_estimator.wav").is_file() and (out / "predicted.wav").is_file()
+
+
+def test_a_quieter_sound_gives_the_same_estimator_input(smoke_estimator):
+    from jaxproxy.export_estimator import load_estimator
+    from jaxproxy.matching import predict
+
+    t = np.arange(5 * SR) / SR
+    note = (0.4 * np.sin(2 * np.pi * 261.6 * t) * np.exp(-2 * t)).astype(np.float32)
+    estimator = load_estimator(smoke_estimator)
+    assert estimator.input_level is not None  # measured on the training set at export
+    guess = predict.estimate(estimator, np.stack([note, note * 0.1]))
+    assert abs(guess.gain_db[1] - guess.gain_db[0] - 20.0) < 1e-3
+    np.testing.assert_allclose(guess.audio[1], guess.audio[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(guess.logits[1], guess.logits[0], atol=1e-3)
+
+
+def test_several_sounds_and_a_reused_out(smoke_estimator, tmp_path, capsys):
+    import csv
+
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    _tone(folder / "a.wav", rate=32000, channels=1)
+    _tone(folder / "b.flac")
+    (folder / "notes.txt").write_text("not a sound, skipped")
+    out = tmp_path / "batch"
+    assert main([str(folder), "--estimator", smoke_estimator, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 subfolders, summary.csv, index.html" in printed
+    assert (out / "a" / "report.html").is_file() and (out / "b" / "predicted.wav").is_file()
+    with open(out / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["folder"] for r in rows] == ["a", "b"] and float(rows[0]["a_mean"]) > 0
+    assert "a/report.html" in (out / "index.html").read_text()
+    # a rerun into the same --out leaves nothing of the first run
+    assert main([str(folder / "a.wav"), "--estimator", smoke_estimator, "--out", str(out)]) == 0
+    assert not (out / "a").exists() and not (out / "summary.csv").exists()
+    assert (out / "predicted.wav").is_file()
+
+
+@pytest.mark.slow
+def test_report_opens_in_headless_chromium(smoke_estimator, tmp_path):
+    """report.html from the file system: the audio elements load and the image shows."""
+    import shutil
+    import subprocess
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed")
+    out = tmp_path / "m"
+    assert (
+        main([str(_tone(tmp_path / "n.wav")), "--estimator", smoke_estimator, "--out", str(out)])
+        == 0
+    )
+    probe = out / "probe.html"  # the report in an iframe, its state written into the DOM
+    probe.write_text(PROBE)
+    done = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--allow-file-access-from-files", "--virtual-time-budget=15000", "--dump-dom",
+         probe.as_uri()],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert "RESULT audio=2/2 image=1" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+PROBE = """<!doctype html><html><body><div id=r>waiting</div>
+<iframe id=f src="report.html" width=1200 height=900></iframe><script>
+function check() {
+  const d = document.getElementById('f').contentDocument;
+  const audio = [...d.querySelectorAll('audio')];
+  const ok = audio.filter(a => a.readyState >= 1 && a.duration > 4.9).length;
+  const img = d.getElementById('spectrograms');
+  const shown = img && img.complete && img.naturalWidth > 200 ? 1 : 0;
+  document.getElementById('r').textContent = `RESULT audio=${ok}/${audio.length} image=${shown}`;
+}
+document.getElementById('f').onload = () => setTimeout(check, 3000);
+</script></body></html>
+"""
 
 
 def test_a_wav_cut_short_is_matched_with_a_warning(smoke_estimator, tmp_path, capsys):

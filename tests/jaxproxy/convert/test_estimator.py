@@ -168,7 +168,7 @@ def test_converted_estimator_matches_a_sound_and_refines_with_its_proxy(tmp_path
     matched = tmp_path / "matched"
     assert match_main([str(tmp_path / "tone.wav"), "--estimator", str(out), "--out", str(matched),
                        "--refine", "2"]) == 0  # fmt: skip
-    assert "refine: proxy L1" in capsys.readouterr().out
+    assert "refine: 2 steps" in capsys.readouterr().out
     assert {"preset.json", "predicted.wav", "metrics.json"} <= {p.name for p in matched.iterdir()}
 
 

@@ -63,3 +63,38 @@ def test_a_batch_refines_each_sound_as_alone(setup):
         alone = refine_presets(proxy, layout, logits[k : k + 1], target[k : k + 1], 6)
         np.testing.assert_allclose(alone.hard_losses[:, 0], batch.hard_losses[:, k], rtol=1e-5)
         np.testing.assert_allclose(alone.presets[0], batch.presets[k], atol=1e-6)
+
+
+def test_candidates_are_distinct_best_first_and_hold_the_prediction(setup):
+    proxy, layout = setup
+    logits, target = _case(layout, proxy, seed=2)
+    out = refine_presets(proxy, layout, logits, target, 20, learning_rate=0.2, candidates=4)
+    assert out.candidates.shape[:2] == (3, 4)
+    np.testing.assert_array_equal(out.candidates[:, 0], np.asarray(decode_presets(logits, layout)))
+    for j in range(3):
+        real = out.candidate_steps[j] >= 0
+        rows = out.candidates[j][real]
+        assert len(np.unique(rows, axis=0)) == len(rows)  # no preset twice
+        losses = out.hard_losses[out.candidate_steps[j][real][1:], j]
+        assert (np.diff(losses) >= 0).all()  # after the prediction, lowest proxy loss first
+
+
+class _FakeClient:
+    """Renders a preset as a tone whose level follows its first value (no synth needed)."""
+
+    def render(self, presets_NxP):
+        t = np.arange(32000) / 32000
+        freq = 200 + 400 * presets_NxP[:, 1:2]
+        audio = np.sin(2 * np.pi * freq * t) * (0.1 + presets_NxP[:, :1])
+        return audio.astype(np.float32), np.zeros(len(presets_NxP), bool)
+
+
+def test_pick_by_audio_keeps_the_closest_render_ignoring_level():
+    from jaxproxy.matching.refine import pick_by_audio
+
+    cands = np.array([[[0.0, 0.0], [0.9, 0.5], [0.2, 0.9]]], np.float32)  # [1, 3, 2]
+    target, _ = _FakeClient().render(np.array([[0.0, 0.5]], np.float32))  # loud-agnostic: 400 Hz
+    presets, index, audio = pick_by_audio(_FakeClient(), cands, target * 0.01)
+    assert index.tolist() == [1]
+    np.testing.assert_array_equal(presets[0], cands[0, 1])
+    assert audio.shape == (1, 32000)
