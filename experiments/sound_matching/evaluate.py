@@ -30,7 +30,6 @@ from jaxproxy.matching.render_client import RenderClient
 METRIC_RATE = 32000  # facts 9.7: metrics on 32 kHz renders
 EXAMPLE_SEED = 999  # export_audio_eval.py's seed
 SHUFFLE_SEED = 26  # the fixed derangement of the shuffled-target control
-CANDIDATES = 8  # presets rendered per note by --refine to pick from
 
 
 def _round(metrics: dict[str, float]) -> dict[str, float]:
@@ -164,7 +163,7 @@ def _refine(args, loaded, proxy_path: Path, client, target_audio, ood_est, resul
         for name, rows in (("true", np.arange(len(perm))), ("shuffled", perm)):
             runs[name] = predict.refine(
                 proxy, est, guess.logits, target_emb[rows], guess.audio[rows], client,
-                args.refine_steps, candidates=CANDIDATES, workers=args.workers,
+                args.refine_steps, candidates=args.refine_candidates, workers=args.workers,
             )  # fmt: skip
             audio, failed = client.render(runs[name].presets)
             scored[name] = predict.score(audio, target_audio, failed, args.workers, target_f0)
@@ -176,7 +175,7 @@ def _refine(args, loaded, proxy_path: Path, client, target_audio, ood_est, resul
         after_lm = _round(scored["true"]["loudness_matched"][0])
         out[label] = {
             "steps": args.refine_steps,
-            "candidates": CANDIDATES,
+            "candidates": args.refine_candidates,
             "proxy_l1_before": round(float(runs["true"].proxy_before.mean()), 5),
             "proxy_l1_after": round(float(runs["true"].proxy_after.mean()), 5),
             "improved_by_proxy": int((runs["true"].picked > 0).sum()),

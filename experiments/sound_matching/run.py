@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--ood-set", type=_folder, default=None, help="a target-set folder (python -m data_gen.ood)"
     )
     add("--refine-steps", type=int, default=30, help="--refine on the OOD set (0: skip)")
+    add("--refine-candidates", type=int, default=8, help="presets --refine renders per note")
     add("--examples", type=int, default=4, help="audio examples per domain")
     add("--workers", type=int, default=os.cpu_count() or 1)
     add("--jobs", type=int, default=2, help="estimator trainings at a time")
