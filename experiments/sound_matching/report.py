@@ -138,7 +138,7 @@ def write_report(folder: Path, results: Mapping[str, Any]) -> Path:
 
 
 def _controls_table(results: Mapping[str, Any]) -> list[str]:
-    """`--refine`'s controls (experiments.ssm_evaluate): a_mean as is and loudness-matched, toward
+    """`--refine`'s controls (`evaluate.py`): a_mean as is and loudness-matched, toward
     the true and a shuffled target, the loudness-only baseline, and pitch."""
     lines = [
         "Controls (a_mean; lm = each prediction scaled to its target's RMS; loudness-only = the "
