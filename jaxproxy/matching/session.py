@@ -81,7 +81,7 @@ class Session:
         inputs = np.stack([c.audio for c in clips])
         est = predict.estimate(self.estimator, inputs, self.times)
         print(predict.level_line(self.estimator, est.gain_db))
-        from data_gen.command_line import invoked_as
+        from data_gen.cli_support.command_line import invoked_as
 
         for path, clip in zip(files, clips, strict=True):
             print(f"input {path}: {clip.describe()}")
