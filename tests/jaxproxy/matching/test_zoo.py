@@ -43,7 +43,7 @@ def test_match_with_the_shipped_minisub_model_needs_no_training(tmp_path, minisu
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "metrics.json").read_text())
     assert report["synth"] == "minisub" and (out / "preset.json").is_file()
-    assert np.isfinite(report["metrics"]["estimator"]["a_mean"])
+    assert np.isfinite(report["scores"]["estimator"]["as_is"]["a_mean"])
 
 
 def test_match_with_an_unshipped_synth_is_one_line(tmp_path):
