@@ -4,4 +4,5 @@ import sys
 
 from experiments.sound_matching.run import main
 
-sys.exit(main())
+if __name__ == "__main__":  # the metrics' spawn workers import __main__: they must not rerun it
+    sys.exit(main())
