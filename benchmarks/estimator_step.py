@@ -87,9 +87,10 @@ def _jax_step(schedule: str, synth: str, plain_convs: bool):
     from flax import nnx
     from jax import lax
 
-    from jaxproxy import export, load_proxy, models, sharding
+    from jaxproxy import export, load_proxy, models, sharding, train_state
+    from jaxproxy.models import functional
     from jaxproxy.models.estimator import SoundMatchingEstimator
-    from jaxproxy.trainers import estimator_step, proxy_step
+    from jaxproxy.trainers import estimator_step, split_training
 
     layout, config = _layout(synth), _config(schedule)
     tfm = models.build_encoder("tfm", layout, EMB, rngs=nnx.Rngs(1))
@@ -107,15 +108,15 @@ def _jax_step(schedule: str, synth: str, plain_convs: bool):
     if plain_convs:
         for conv in model.convs:
             conv.conv_general_dilated = lax.conv_general_dilated
-    model_def, params, batch_stats = proxy_step.split_model(model)
-    tx = estimator_step.make_optimizer(config)
+    model_def, params, batch_stats = functional.split_model(model)
+    tx = train_state.estimator_optimizer(config)
     mesh = sharding.make_mesh()
     state = jax.device_put(
-        estimator_step.init_state(params, batch_stats, tx), sharding.replicated(mesh)
+        train_state.init_estimator_state(params, batch_stats, tx), sharding.replicated(mesh)
     )
     step_fn = estimator_step.make_train_step(model_def, tx, layout, proxy, config, 1_000_000)
-    jitted = estimator_step.jit_train_step(step_fn, mesh, state, proxy.weights, 1)
-    names = (estimator_step.MEL, estimator_step.PRESETS, estimator_step.TARGETS)
+    jitted = split_training.jit_train_step(step_fn, mesh, state, proxy.weights, 1)
+    names = (split_training.MEL, split_training.PRESETS, estimator_step.TARGETS)
     data = [
         sharding.host_local_to_global(dict(zip(names, arrays, strict=True)), mesh)
         for arrays in _inputs(layout)

@@ -73,20 +73,21 @@ def build_step(
     smoke: bool = False,
 ) -> StepSetup:
     """The trainer's model, optimizer, replicated state and donated, sharded jitted step."""
-    from jaxproxy import sharding
-    from jaxproxy.trainers import proxy, proxy_step
+    from jaxproxy import models, sharding, train_state
+    from jaxproxy.models import functional
+    from jaxproxy.trainers import proxy_step
 
     layout, config = layout_for(synth), config_for(encoder, synth, compute_dtype, smoke)
     if encoder_kwargs:
         with config.unlocked():
             config.encoder_kwargs.update(encoder_kwargs)
     mesh = sharding.make_mesh() if mesh is None else mesh
-    model_def, params, batch_stats = proxy_step.split_model(
-        proxy.build_model(config, layout, OUT_DIM)
+    model_def, params, batch_stats = functional.split_model(
+        models.build_proxy(config, layout, OUT_DIM)
     )
-    tx = proxy_step.make_optimizer(config, proxy_step.make_schedule(config, 20_000))
+    tx = train_state.proxy_optimizer(config, train_state.make_schedule(config, 20_000))
     state = jax.device_put(
-        proxy_step.init_state(params, batch_stats, tx), sharding.replicated(mesh)
+        train_state.init_state(params, batch_stats, tx), sharding.replicated(mesh)
     )
     train_step = proxy_step.make_train_step(model_def, tx)
     step = proxy_step.jit_train_step(train_step, mesh, state, steps_per_call)

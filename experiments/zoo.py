@@ -122,8 +122,8 @@ def _estimator_a_mean(estimator_dir: Path, test: Path, limit: int, workers: int)
     import numpy as np
 
     from jaxproxy.data import open_dataset
-    from jaxproxy.export_estimator import load_estimator
     from jaxproxy.matching import evaluation
+    from jaxproxy.matching.estimator_loader import load_estimator
     from jaxproxy.matching.render_client import RenderClient
     from jaxproxy.models.estimator import decode_presets
 

@@ -16,7 +16,14 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-BEST_MODES = {"best_mrr": ("mrr", "max"), "best_l1": ("l1", "min")}
+BEST_MODES = {"best_mrr": ("mrr", "max"), "best_l1": ("l1", "min")}  # a proxy's
+# An estimator's: one best checkpoint per monitor (`best_<monitor>`, the one exported); a run
+# fills those whose metric it computes.
+ESTIMATOR_BEST_MODES = {
+    "best_a_mean": ("a_mean", "min"),
+    "best_a_l1": ("a_l1", "min"),
+    "best_loss_p": ("loss_p", "min"),
+}
 
 
 def _encode_data_state(data_state: Any) -> Any:

@@ -27,11 +27,12 @@ from absl import flags
 from flax import nnx
 
 from data_gen.cli_support.command_line import in_dir_problem, out_dir_problem
-from jaxproxy import models, proxy_loader, user_errors
+from jaxproxy import models, proxy_loader, run_files, user_errors
 from jaxproxy.checkpointing import Checkpointer, abstract_like
 from jaxproxy.logs import setup_cli_logging
+from jaxproxy.models.functional import flat_weights, make_encode, split_model
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import proxy, proxy_step
+from jaxproxy.train_state import init_state, proxy_optimizer
 
 WEIGHTS_FILE, INFO_FILE = proxy_loader.WEIGHTS_FILE, proxy_loader.INFO_FILE
 FUNCTION_FILE, SOFT_FUNCTION_FILE = proxy_loader.HARD_FILE, proxy_loader.SOFT_FILE
@@ -40,13 +41,6 @@ LOADER_FILE = "load_proxy.py"
 FORMAT_VERSION = 2  # 2: soft function, "inputs" in proxy.json, load_proxy.py
 Proxy = proxy_loader.Proxy
 _PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
-
-
-def flat_weights(tree: Any) -> tuple[dict[str, np.ndarray], Any]:
-    """({"params/...": array, "batch_stats/...": array}, treedef) of {params, batch_stats}."""
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
-    names = [jax.tree_util.keystr(path, simple=True, separator="/") for path, _ in leaves]
-    return {n: np.asarray(x) for n, (_, x) in zip(names, leaves, strict=True)}, treedef
 
 
 def export_model(
@@ -58,8 +52,8 @@ def export_model(
     embedding_dim: int,
 ) -> str:
     """Writes the export folder for a live NNX encoder (exported in eval mode); returns its path."""
-    model_def, params, batch_stats = proxy_step.split_model(model)
-    encode_state = proxy_step.make_encode(model_def)
+    model_def, params, batch_stats = split_model(model)
+    encode_state = make_encode(model_def)
     weights, treedef = flat_weights({"params": params, "batch_stats": batch_stats})
     names = list(weights)
     layout = PresetLayout.from_spec_json(spec_json)
@@ -140,29 +134,20 @@ def export_from_workdir(workdir: str, out_dir: str, checkpoint: str = "best_mrr"
         raise (NotADirectoryError if os.path.exists(workdir) else FileNotFoundError)(problem)
     check_out(out_dir)
 
-    def read(name):
-        path = os.path.join(workdir, name)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"--workdir {workdir}: {name} is missing; is it a proxy training workdir?"
-            )
-        with open(path) as f:
-            try:
-                return json.load(f)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise ValueError(f"--workdir {workdir}: {name} is not valid JSON ({e})") from e
+    def read(name: str):
+        return run_files.read_json(
+            workdir, name, "a proxy training workdir", f"--workdir {workdir}"
+        )
 
-    config = ml_collections.ConfigDict(read(proxy.CONFIG_FILE))
-    spec_json, data_facts = read(proxy.SPEC_FILE), read(proxy.DATA_FILE)
+    config = ml_collections.ConfigDict(read(run_files.CONFIG_FILE))
+    spec_json, data_facts = read(run_files.SPEC_FILE), read(run_files.DATA_FILE)
     layout = PresetLayout.from_spec_json(spec_json)
-    model = proxy.build_model(config, layout, data_facts["embedding_dim"])
-    _, params, batch_stats = proxy_step.split_model(model)
+    model = models.build_proxy(config, layout, data_facts["embedding_dim"])
+    _, params, batch_stats = split_model(model)
     # Only the structure of the optimizer state matters for restoring; the schedule does not.
-    tx = proxy_step.make_optimizer(config, optax.constant_schedule(config.lr))
+    tx = proxy_optimizer(config, optax.constant_schedule(config.lr))
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
-    restored = ckpt.restore(
-        abstract_like(proxy_step.init_state(params, batch_stats, tx)), checkpoint
-    )
+    restored = ckpt.restore(abstract_like(init_state(params, batch_stats, tx)), checkpoint)
     ckpt.close()
     if restored is None:
         raise FileNotFoundError(f"{workdir}/checkpoints/{checkpoint} holds no checkpoint to export")

@@ -1,14 +1,9 @@
-"""Export a trained sound-matching estimator to a folder, and load it back for matching.
+"""Export a trained sound-matching estimator to a folder (`matching.estimator_loader` loads it).
 
 The folder holds `weights.npz` (parameters and BatchNorm statistics), `config.json`,
 `synth_spec.json` and `estimator.json` (the log-mel statistics and front end, the layout, and
 `input_level`: the training renders' level, `jaxproxy.matching.level`, to which every input is
 brought before prediction).
-`load_estimator(folder)` rebuilds the Flax model in eval mode:
-
-  estimator = load_estimator("exports/dx7_ssm_switch")
-  presets_BxP = estimator.predict(mel_BxMxT)   # dB log-mel (jaxproxy.mel.ssm_log_mel) -> presets
-  logits_BxW = estimator.logits(mel_BxMxT)     # used-order logits (models.estimator)
 
   python -m jaxproxy.export_estimator --workdir=runs/dx7_ssm --out=exports/dx7_ssm \
       --checkpoint=best      # the run's monitor: best_a_mean, best_a_l1 or best_loss_p
@@ -22,54 +17,46 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags
-from flax import nnx
 
 from jaxproxy import mel as frontend
-from jaxproxy.checkpointing import Checkpointer, abstract_like
-from jaxproxy.export import flat_weights
+from jaxproxy.checkpointing import ESTIMATOR_BEST_MODES, Checkpointer, abstract_like
 from jaxproxy.logs import setup_cli_logging
-from jaxproxy.matching.level import TrainingLevel, training_level
-from jaxproxy.models.estimator import decode_presets
+from jaxproxy.matching.estimator_loader import (
+    CONFIG_FILE,
+    INFO_FILE,
+    SPEC_FILE,
+    WEIGHTS_FILE,
+    dataset_level,
+)
+from jaxproxy.matching.level import TrainingLevel
+from jaxproxy.models.estimator import build_estimator
+from jaxproxy.models.functional import flat_weights, split_model
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.proxy_loader import upcast_weight
-from jaxproxy.trainers import estimator, estimator_step, proxy_step
+from jaxproxy.run_files import DATA_FILE, read_json
+from jaxproxy.train_state import estimator_optimizer, init_estimator_state
 
-WEIGHTS_FILE, INFO_FILE = "weights.npz", "estimator.json"
-CONFIG_FILE, SPEC_FILE = "config.json", "synth_spec.json"
-
-
-def _read_json(folder: str, name: str, what: str) -> Any:
-    path = os.path.join(folder, name)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} is missing: is {folder} {what}?")
-    with open(path) as f:
-        return json.load(f)
-
-
-CHECKPOINTS = ("best", *estimator.BEST_MODES, "latest")
+CHECKPOINTS = ("best", *ESTIMATOR_BEST_MODES, "latest")
 
 
 def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best") -> str:
     """Writes the export folder of `checkpoint`: "best" (the best by the run's monitor, the
     reference's choice), "best_a_mean", "best_a_l1", "best_loss_p" or "latest"."""
     what = "an estimator training workdir"
-    config = ml_collections.ConfigDict(_read_json(workdir, estimator.CONFIG_FILE, what))
-    spec_json = _read_json(workdir, estimator.SPEC_FILE, what)
-    facts = _read_json(workdir, estimator.DATA_FILE, what)
+    config = ml_collections.ConfigDict(read_json(workdir, CONFIG_FILE, what))
+    spec_json = read_json(workdir, SPEC_FILE, what)
+    facts = read_json(workdir, DATA_FILE, what)
     if checkpoint == "best":  # runs from before `monitor` followed a_l1
         checkpoint = f"best_{facts.get('monitor', 'a_l1')}"
     layout = PresetLayout.from_spec_json(spec_json)
-    model = estimator.build_model(config, layout, facts["mel_min"], facts["mel_max"])
-    _, params, batch_stats = proxy_step.split_model(model)
-    tx = estimator_step.make_optimizer(config)
-    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), best_modes=estimator.BEST_MODES)
+    model = build_estimator(config, layout, facts["mel_min"], facts["mel_max"])
+    _, params, batch_stats = split_model(model)
+    tx = estimator_optimizer(config)
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), best_modes=ESTIMATOR_BEST_MODES)
     restored = ckpt.restore(
-        abstract_like(estimator_step.init_state(params, batch_stats, tx)), checkpoint
+        abstract_like(init_estimator_state(params, batch_stats, tx)), checkpoint
     )
     ckpt.close()
     if restored is None:
@@ -84,18 +71,8 @@ def export_estimator(workdir: str, out_dir: str, checkpoint: str = "best") -> st
         mel_max=facts["mel_max"],
         step=int(restored[2]),
         checkpoint=checkpoint,
-        input_level=_dataset_level(config.get("train_data")),
+        input_level=dataset_level(config.get("train_data")),
     )
-
-
-def _dataset_level(path: str | None) -> TrainingLevel | None:
-    """The training set's level, or None when the set is gone or has no `mel` feature."""
-    if not path:
-        return None
-    try:
-        return training_level(str(path))
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def write_export(
@@ -144,78 +121,6 @@ def write_export(
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return out_dir
-
-
-class Estimator:
-    """A loaded estimator (eval mode): dB log-mel float32[B, 128, T] -> presets / logits."""
-
-    def __init__(self, folder: str):
-        what = "an estimator export"
-        self.folder = folder
-        self.config = ml_collections.ConfigDict(_read_json(folder, CONFIG_FILE, what))
-        self.spec_json = _read_json(folder, SPEC_FILE, what)
-        self.info = _read_json(folder, INFO_FILE, what)
-        self.layout = PresetLayout.from_spec_json(self.spec_json)
-        model = estimator.build_model(
-            self.config, self.layout, self.info["mel_min"], self.info["mel_max"]
-        )
-        model_def, params, batch_stats = proxy_step.split_model(model)
-        names, treedef = flat_weights({"params": params, "batch_stats": batch_stats})
-        path = os.path.join(folder, WEIGHTS_FILE)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} is missing: is {folder} {what}?")
-        with np.load(path) as npz:
-            missing = sorted(set(names) - set(npz.files))
-            if missing:
-                raise ValueError(f"{path}: weights {missing[:3]} missing (config mismatch?)")
-            leaves = [jnp.asarray(upcast_weight(npz[n])) for n in names]  # float16 in the zoo
-        tree = jax.tree_util.tree_unflatten(treedef, leaves)
-        graph = model_def.eval_graph
-
-        def logits(params, batch_stats, mel_BxMxT):
-            return nnx.merge(graph, params, batch_stats, model_def.rest)(mel_BxMxT)
-
-        self._weights = (tree["params"], tree["batch_stats"])
-        self._logits = jax.jit(logits)
-        self.input_level = _input_level(self.info, self.config)
-
-    @property
-    def level_source(self) -> str:
-        """Where `input_level` came from, for the tools' first line."""
-        if "input_level" in self.info:
-            return "the export's training-set level"
-        if self.input_level is not None:
-            return f"measured on {self.config.get('train_data')}"
-        return "unknown (old export without input_level, training set not found)"
-
-    def logits(self, mel_BxMxT: Any) -> jax.Array:
-        """Used-order logits float32[B, W] (models.estimator)."""
-        mel = jnp.asarray(mel_BxMxT, jnp.float32)
-        if mel.ndim != 3 or mel.shape[1] != frontend.N_MELS:
-            raise ValueError(
-                f"estimator {self.folder}: log-mel must be float32[B, 128, frames], got "
-                f"{tuple(mel.shape)}"
-            )
-        return self._logits(*self._weights, mel)
-
-    def predict(self, mel_BxMxT: Any) -> np.ndarray:
-        """Hard presets float32[B, P] (sigmoid, round, argmax), ready to render."""
-        return self.decode(self.logits(mel_BxMxT))
-
-    def decode(self, logits_BxW: Any) -> np.ndarray:
-        """Hard presets float32[B, P] from used-order logits (sigmoid, round, argmax)."""
-        return np.asarray(decode_presets(logits_BxW, self.layout), np.float32)
-
-
-def _input_level(info: Mapping[str, Any], config: Any) -> TrainingLevel | None:
-    """The export's recorded level; for older exports, measured on the training set if present."""
-    if "input_level" in info:
-        return TrainingLevel.from_json(info["input_level"])
-    return _dataset_level(config.get("train_data"))
-
-
-def load_estimator(folder: str) -> Estimator:
-    return Estimator(folder)
 
 
 def main(argv: list[str]) -> None:

@@ -72,13 +72,12 @@ def test_train_extra_runs_the_smoke_config_from_root(tmp_path):
 
 
 def test_base_install_loads_and_calls_an_export(tmp_path):
-    from jaxproxy import export
+    from jaxproxy import export, models
     from jaxproxy.configs import proxy as proxy_config
     from jaxproxy.models.layout import PresetLayout
-    from jaxproxy.trainers import proxy
 
     config = proxy_config.get_config("encoder=hn_oh,smoke")
-    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    model = models.build_proxy(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
     folder = export.export_model(
         str(tmp_path / "export"), model, config=config.to_dict(),
         spec_json=fake_synth_json(), embedding_dim=EMB,

@@ -22,8 +22,8 @@ import soundfile
 
 from data_gen.ood.target_set import load_target_set
 from jaxproxy.data import open_dataset
-from jaxproxy.export_estimator import load_estimator
 from jaxproxy.matching import evaluation, plots, predict
+from jaxproxy.matching.estimator_loader import load_estimator
 from jaxproxy.matching.refine import embed_clips
 from jaxproxy.matching.render_client import RenderClient
 

@@ -68,12 +68,11 @@ _RULES = {field: rule for fields, rule in _RULE_GROUPS for field in fields}
 
 def _choices() -> dict[str, Iterable[str]]:
     """Allowed values, from the modules that read the fields (imported here: they bring JAX)."""
-    from jaxproxy.configs.estimator import AUDIO_INPUTS
+    from jaxproxy.configs.estimator import AUDIO_INPUTS, MONITORS
     from jaxproxy.data.pipeline import MODES
     from jaxproxy.models.registry import ENCODERS
     from jaxproxy.schedules import LOSS_SCHEDULE_ALIASES, LOSS_SCHEDULES
-    from jaxproxy.trainers.proxy_step import LR_SCHEDULES
-    from jaxproxy.trainers.render_validation import MONITORS
+    from jaxproxy.train_state import LR_SCHEDULES
 
     return {
         "input_mode": MODES,

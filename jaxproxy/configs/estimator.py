@@ -47,6 +47,7 @@ PAPER_HPARAMS = {
 PAPER_SYNTH = {"dexed": "dexed", "dx7": "dexed", "diva": "diva", "amsynth": "diva"}
 PAPER_SYNTH |= {"minisub": "dexed", "talnm": "dexed"}
 AUDIO_INPUTS = ("hard", "probs", "straight_through", "gumbel")
+MONITORS = ("auto", "a_mean", "a_l1", "loss_p")  # what the plateau and best checkpoint follow
 
 
 def _parse(arg: str | None) -> dict[str, str]:

@@ -28,8 +28,10 @@ from jaxproxy.checkpointing import Checkpointer
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.convert import encoder_map
 from jaxproxy.export import export_model
+from jaxproxy.models.functional import split_model
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import proxy, proxy_step
+from jaxproxy.run_files import write_run_files
+from jaxproxy.train_state import init_state, proxy_optimizer
 
 # Output size -> the audio model the paper's checkpoints regress (facts 3.1, 6.5, 9.6).
 AUDIO_MODEL_BY_DIM = {192: "mn04", 320: "mn04_mel", 944: "mn20", 1072: "mn20_mel", 128: "mel128"}
@@ -150,14 +152,9 @@ def staging(tmp: str, out_dir: str) -> Iterator[None]:
 
 
 def _write_workdir(tmp, model, config, spec_json, out_dim, data_facts, facts) -> None:
-    for name, payload in (
-        (proxy.CONFIG_FILE, config.to_dict()),
-        (proxy.SPEC_FILE, spec_json),
-        (proxy.DATA_FILE, data_facts),
-        (CONVERSION_FILE, facts),
-    ):
-        with open(os.path.join(tmp, name), "w") as f:
-            json.dump(payload, f, indent=2, default=str)
+    write_run_files(tmp, config, spec_json, data_facts)
+    with open(os.path.join(tmp, CONVERSION_FILE), "w") as f:
+        json.dump(facts, f, indent=2, default=str)
     export_model(
         os.path.join(tmp, "export"),
         model,
@@ -165,10 +162,10 @@ def _write_workdir(tmp, model, config, spec_json, out_dim, data_facts, facts) ->
         spec_json=spec_json,
         embedding_dim=out_dim,
     )
-    _, params, batch_stats = proxy_step.split_model(model)
-    tx = proxy_step.make_optimizer(config, optax.constant_schedule(config.lr))
+    _, params, batch_stats = split_model(model)
+    tx = proxy_optimizer(config, optax.constant_schedule(config.lr))
     checkpointer = Checkpointer(os.path.join(tmp, "checkpoints"))
-    checkpointer.save(0, proxy_step.init_state(params, batch_stats, tx))
+    checkpointer.save(0, init_state(params, batch_stats, tx))
     checkpointer.wait()
     checkpointer.close()
 

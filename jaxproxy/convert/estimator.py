@@ -39,9 +39,9 @@ from jaxproxy.convert.encoder import (
     write_encoder_workdir,
 )
 from jaxproxy.export_estimator import write_export
+from jaxproxy.models.functional import split_model
 from jaxproxy.models.layout import PresetLayout
 from jaxproxy.schedules import LOSS_SCHEDULES
-from jaxproxy.trainers import proxy_step
 
 SSM_AUDIO_MODEL = "mn20_mel"  # the sound-matching proxy's target (facts 9.1, 9.6)
 _STATS_FILES = ("stats_train.pkl", "stats.pkl")  # the reference's per-split statistics (4.3)
@@ -169,7 +169,7 @@ def convert_estimator(
     }
     tmp = out_dir + ".converting"
     with staging(tmp, out_dir):
-        _, params, batch_stats = proxy_step.split_model(model)
+        _, params, batch_stats = split_model(model)
         write_export(tmp, params, batch_stats, config=config.to_dict(), spec_json=spec_json,
                      mel_min=mel_min, mel_max=mel_max, step=int(facts["global_step"] or 0),
                      checkpoint="converted")  # fmt: skip

@@ -30,7 +30,7 @@ class EstimatorError(ValueError):
 
 
 def _read_spec(folder: Path) -> dict[str, Any]:
-    from jaxproxy.export_estimator import SPEC_FILE
+    from jaxproxy.matching.estimator_loader import SPEC_FILE
 
     try:
         return json.loads((folder / SPEC_FILE).read_text())
@@ -53,7 +53,7 @@ class Session:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             client = pool.submit(RenderClient, spec_json, settings.to_json(), args.workers)
             try:
-                from jaxproxy.export_estimator import load_estimator
+                from jaxproxy.matching.estimator_loader import load_estimator
 
                 self.estimator = load_estimator(str(args.estimator))
             except (OSError, ValueError, KeyError) as err:

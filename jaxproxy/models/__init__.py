@@ -5,6 +5,7 @@ from jaxproxy.models.registry import (
     ENCODERS,
     abstract_encoder,
     build_encoder,
+    build_proxy,
     count_params,
     encoder_hyperparameters,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "PresetLayout",
     "abstract_encoder",
     "build_encoder",
+    "build_proxy",
     "count_params",
     "encoder_hyperparameters",
 ]

@@ -14,6 +14,8 @@ Public API (used by training and by `jaxproxy.match`):
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,6 +112,22 @@ class SoundMatchingEstimator(nnx.Module):
         x_BxHxWxC = jax.nn.leaky_relu(self.final_conv(x_BxHxWxC), 0.1)
         pooled_BxC = jnp.mean(x_BxHxWxC, axis=(1, 2))
         return self.head_norm(self.head(self.dropout(pooled_BxC, rngs=rngs)))
+
+
+def build_estimator(
+    config: Any, layout: PresetLayout, mel_min: float, mel_max: float
+) -> SoundMatchingEstimator:
+    """An estimator config's model (`channels`, `d_final`, `dropout`), initialised from
+    `config.seed`, scaling log-mel with the training set's statistics."""
+    return SoundMatchingEstimator(
+        layout,
+        mel_min=mel_min,
+        mel_max=mel_max,
+        channels=tuple(config.channels),
+        d_final=config.d_final,
+        dropout=config.dropout,
+        rngs=nnx.Rngs(config.seed),
+    )
 
 
 def _column_groups(layout: PresetLayout) -> list[int]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
 
 from jaxproxy.models.encoders import (
@@ -54,6 +55,15 @@ def build_encoder(
     if int(out_dim) < 1:
         raise ValueError(f"encoder {name!r}: out_dim must be >= 1, got {out_dim}")
     return cls(layout, int(out_dim), rngs=rngs, **overrides)
+
+
+def build_proxy(config: Any, layout: PresetLayout, out_dim: int) -> nnx.Module:
+    """A proxy config's encoder (`config.encoder`, `encoder_kwargs`, `compute_dtype` applied),
+    freshly initialised from `config.seed`."""
+    overrides = dict(config.encoder_kwargs)
+    if config.compute_dtype != "float32":
+        overrides.setdefault("dtype", jnp.dtype(config.compute_dtype))
+    return build_encoder(config.encoder, layout, out_dim, rngs=nnx.Rngs(config.seed), **overrides)
 
 
 def abstract_encoder(name: str, layout: PresetLayout, out_dim: int, **overrides: Any) -> nnx.Module:

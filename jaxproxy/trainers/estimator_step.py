@@ -10,61 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import flax
 import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
-from jax.sharding import Mesh
 
-from jaxproxy import losses, schedules, sharding
+from jaxproxy import losses, schedules
+from jaxproxy.configs.estimator import AUDIO_INPUTS
 from jaxproxy.models.estimator import decode_presets, soft_presets
+from jaxproxy.models.functional import ModelDef
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers.proxy_step import ModelDef, apply_update, scan_steps
+from jaxproxy.train_state import EstimatorState
+from jaxproxy.trainers.split_training import MEL, PRESETS, warmup_plateau_step
 
-MEL, PRESETS, TARGETS = "mel", "params", "embedding"
-AUDIO_INPUTS = ("hard", "probs", "straight_through", "gumbel")
-
-
-@flax.struct.dataclass
-class EstimatorState:
-    """Everything the step updates; `plateau` is updated at validations (host side).
-
-    Also the proxy fine-tuning's state (same optimizer, warmup and plateau)."""
-
-    step: jax.Array
-    params: nnx.State
-    batch_stats: nnx.State
-    opt_state: optax.OptState
-    first_bad_step: jax.Array
-    plateau: schedules.PlateauState
-
-
-def make_optimizer(config: Any) -> optax.GradientTransformation:
-    """AdamW (facts 9.5) whose learning rate the step sets: warmup x plateau scale."""
-    return optax.inject_hyperparams(optax.adamw)(
-        learning_rate=config.lr,
-        b1=config.b1,
-        b2=config.b2,
-        eps=config.eps,
-        weight_decay=config.weight_decay,
-    )
-
-
-def learning_rate(config: Any, step, plateau_scale) -> jax.Array:
-    """lr * min(1, (step + 1) / warmup) * plateau scale (the reference's manual warmup)."""
-    return config.lr * schedules.warmup_factor(step, config.warmup_steps) * plateau_scale
-
-
-def init_state(params, batch_stats, tx: optax.GradientTransformation) -> EstimatorState:
-    return EstimatorState(
-        step=jnp.zeros((), jnp.int32),
-        params=params,
-        batch_stats=batch_stats,
-        opt_state=tx.init(params),
-        first_bad_step=jnp.full((), -1, jnp.int32),
-        plateau=schedules.PlateauState.create(),
-    )
+TARGETS = "embedding"
 
 
 def uses_audio_loss(config: Any) -> bool:
@@ -124,47 +83,6 @@ def make_train_step(
         return total, (nnx.state(model, nnx.BatchStat), metrics)
 
     return warmup_plateau_step(loss_fn, tx, config)
-
-
-def warmup_plateau_step(loss_fn: Callable, tx: optax.GradientTransformation, config) -> Callable:
-    """`loss_fn(params, batch_stats, frozen, batch, step) -> (loss, (batch_stats, metrics))` ->
-    the pure `train_step(state, frozen, batches)` of AdamW at the warmup x plateau LR.
-
-    Shared by the estimator and the proxy fine-tuning (facts 9.5-9.6); `frozen` holds arrays
-    the step reads but does not train (the proxy's weights).
-    """
-
-    def train_step(state: EstimatorState, frozen, batches):
-        def one_step(state: EstimatorState, batch):
-            grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-            (loss, (batch_stats, metrics)), grads = grad_fn(
-                state.params, state.batch_stats, frozen, batch, state.step
-            )
-            lr = learning_rate(config, state.step, state.plateau.scale)
-            hyper = dict(state.opt_state.hyperparams, learning_rate=lr)
-            updates, opt_state = tx.update(
-                grads, state.opt_state._replace(hyperparams=hyper), state.params
-            )
-            state = apply_update(state, updates, opt_state, batch_stats, loss)
-            return state, dict(metrics, grad_norm=optax.global_norm(grads))
-
-        return scan_steps(one_step)(state, batches)
-
-    return train_step
-
-
-def jit_train_step(train_step: Callable, mesh: Mesh, state: EstimatorState, proxy_weights, k: int):
-    """jit with state and frozen (proxy) weights replicated, batches sharded, state donated."""
-    replicated = sharding.replicated(mesh)
-    state_sharding = jax.tree.map(lambda _: replicated, state)
-    weights_sharding = jax.tree.map(lambda _: replicated, proxy_weights)
-    jitted = jax.jit(
-        train_step,
-        in_shardings=(state_sharding, weights_sharding, (sharding.batch_sharding(mesh),) * k),
-        out_shardings=(state_sharding, replicated),
-        donate_argnums=0,
-    )
-    return lambda state, batches: jitted(state, proxy_weights, batches)
 
 
 def make_eval_step(

@@ -1,6 +1,7 @@
-"""The training loop both trainers share: k-step jitted calls, logs, validation, checkpoints.
+"""The training loop every trainer shares: k-step jitted calls, logs, validation, checkpoints.
 
-The caller builds the pure step, the data iterator, the checkpointer and the progress writer;
+The caller (`runner.train`) builds the pure step, the data iterator, the checkpointer and the
+progress writer;
 `run` drives them: compiles once per steps-per-call ("compiling..." / "compiled in Xs"), fetches
 metrics only at log steps, validates and saves the best checkpoints every `eval_every` steps,
 saves the latest checkpoint (state + iterator state, for an exact resume) at validations and

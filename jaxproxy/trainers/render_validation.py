@@ -19,11 +19,11 @@ import numpy as np
 from absl import logging
 
 from jaxproxy.checkpointing import Checkpointer
+from jaxproxy.configs.estimator import MONITORS
 from jaxproxy.matching.evaluation import ValidationHook
 from jaxproxy.matching.render_client import RenderError
 from jaxproxy.trainers.progress import Progress
 
-MONITORS = ("auto", "a_mean", "a_l1", "loss_p")
 PARAM_METRICS = ("num_mae", "bin_acc", "cat_acc")
 
 

@@ -6,16 +6,17 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jaxproxy import train_state
 from jaxproxy.checkpointing import Checkpointer, abstract_like
-from jaxproxy.trainers import proxy_step
+from jaxproxy.models import functional
 
 
 def _state(seed: int):
     model = nnx.Sequential(
         nnx.Linear(3, 4, rngs=nnx.Rngs(seed)), nnx.BatchNorm(4, rngs=nnx.Rngs(0))
     )
-    _, params, batch_stats = proxy_step.split_model(model)
-    return proxy_step.init_state(params, batch_stats, optax.adam(1e-3))
+    _, params, batch_stats = functional.split_model(model)
+    return train_state.init_state(params, batch_stats, optax.adam(1e-3))
 
 
 def test_round_trip_with_data_state(tmp_path):

@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 
-from jaxproxy import evaluate, export, metrics
+from jaxproxy import evaluate, export, metrics, models
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.data.dataset import DatasetMismatchError
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import proxy
 from tests.jaxproxy.fake_data import fake_synth_json, write_fake_dataset
 
 EMB = 8
@@ -105,7 +104,7 @@ def test_too_few_examples_is_an_error():
 
 def _export(tmp_path) -> str:
     config = proxy_config.get_config("encoder=hn_oh,audio_model=fake,smoke")  # fake_data's model
-    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    model = models.build_proxy(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
     return export.export_model(
         str(tmp_path / "export"),
         model,

@@ -15,11 +15,11 @@ import pytest
 from flax import nnx
 
 import jaxproxy
-from jaxproxy import export
+from jaxproxy import export, models, run_files, train_state
 from jaxproxy.checkpointing import Checkpointer
 from jaxproxy.configs import proxy as proxy_config
+from jaxproxy.models import functional
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import proxy, proxy_step
 from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json
 
 EMB = 8
@@ -27,7 +27,7 @@ EMB = 8
 
 def _trained_like_model(encoder: str):
     config = proxy_config.get_config(f"encoder={encoder},smoke")
-    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    model = models.build_proxy(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
     # Non-trivial BatchNorm statistics, so eval mode differs from the initial state.
     for path, var in nnx.iter_graph(model):
         if isinstance(var, nnx.BatchStat):
@@ -87,15 +87,15 @@ def test_export_from_workdir_and_bad_input(tmp_path):
     workdir = tmp_path / "run"
     os.makedirs(workdir)
     for name, payload in (
-        (proxy.CONFIG_FILE, config.to_dict()),
-        (proxy.SPEC_FILE, fake_synth_json()),
-        (proxy.DATA_FILE, {"embedding_dim": EMB}),
+        (run_files.CONFIG_FILE, config.to_dict()),
+        (run_files.SPEC_FILE, fake_synth_json()),
+        (run_files.DATA_FILE, {"embedding_dim": EMB}),
     ):
         with open(workdir / name, "w") as f:
             json.dump(payload, f)
-    _, params, batch_stats = proxy_step.split_model(model)
-    tx = proxy_step.make_optimizer(config, optax.constant_schedule(1e-3))
-    state = proxy_step.init_state(params, batch_stats, tx)
+    _, params, batch_stats = functional.split_model(model)
+    tx = train_state.proxy_optimizer(config, optax.constant_schedule(1e-3))
+    state = train_state.init_state(params, batch_stats, tx)
     ckpt = Checkpointer(str(workdir / "checkpoints"))
     ckpt.save(3, state, {"epoch": 0})
     ckpt.close()

@@ -102,12 +102,12 @@ def test_help_runs(capsys):
 def smoke_estimator(tmp_path_factory):
     """A minisub estimator trained 12 smoke steps through a (random) exported proxy."""
     from data_gen.generate import main as generate_main
-    from jaxproxy import export
+    from jaxproxy import export, models
     from jaxproxy.configs import estimator as estimator_config
     from jaxproxy.configs import proxy as proxy_config
     from jaxproxy.export_estimator import export_estimator
     from jaxproxy.models.layout import PresetLayout
-    from jaxproxy.trainers import estimator, proxy
+    from jaxproxy.trainers import estimator
 
     root = tmp_path_factory.mktemp("match")
     data = root / "data"
@@ -119,7 +119,7 @@ def smoke_estimator(tmp_path_factory):
 
     spec_json = open_dataset(str(data)).synth_spec_json
     config = proxy_config.get_config("synth=minisub,encoder=hn_oh,audio_model=mel128,smoke")
-    model = proxy.build_model(config, PresetLayout.from_spec_json(spec_json), 128)
+    model = models.build_proxy(config, PresetLayout.from_spec_json(spec_json), 128)
     proxy_dir = export.export_model(str(root / "proxy"), model, config=config.to_dict(),
                                     spec_json=spec_json, embedding_dim=128)  # fmt: skip
     config = estimator_config.get_config("synth=minisub,schedule=switch,smoke")
@@ -181,8 +181,8 @@ def test_match_refine_keeps_the_best_by_proxy_loss(smoke_estimator, tmp_path, ca
 
 
 def test_a_quieter_sound_gives_the_same_estimator_input(smoke_estimator):
-    from jaxproxy.export_estimator import load_estimator
     from jaxproxy.matching import predict
+    from jaxproxy.matching.estimator_loader import load_estimator
 
     t = np.arange(5 * SR) / SR
     note = (0.4 * np.sin(2 * np.pi * 261.6 * t) * np.exp(-2 * t)).astype(np.float32)

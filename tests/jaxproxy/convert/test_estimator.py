@@ -78,7 +78,7 @@ def _max_rel_err(ours, theirs) -> float:
 
 def _check_logits(out, est, frames: int) -> float:
     """Our export's logits vs torch's; returns the relative error."""
-    from jaxproxy.export_estimator import load_estimator
+    from jaxproxy.matching.estimator_loader import load_estimator
 
     mel = _mels(6, frames, seed=9)
     got = np.asarray(load_estimator(str(out)).logits(mel))
@@ -97,7 +97,7 @@ def _check_logits(out, est, frames: int) -> float:
 
 def test_mix_checkpoint_with_its_proxy_equals_torch(tmp_path, capsys):
     from jaxproxy import load_proxy
-    from jaxproxy.export_estimator import load_estimator
+    from jaxproxy.matching.estimator_loader import load_estimator
 
     frames = 313  # 5 s at hop 512, 32 kHz: the paper's input
     est = _estimator("dexed", frames)
@@ -124,7 +124,7 @@ def test_mix_checkpoint_with_its_proxy_equals_torch(tmp_path, capsys):
 
 
 def test_ploss_checkpoint_without_proxy_and_stats_from_a_converted_set(tmp_path):
-    from jaxproxy.export_estimator import load_estimator
+    from jaxproxy.matching.estimator_loader import load_estimator
 
     frames = 157
     est = _estimator("diva", frames)

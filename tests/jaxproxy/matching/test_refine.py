@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 
-from jaxproxy import export, load_proxy
+from jaxproxy import export, load_proxy, models
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.matching.refine import refine_presets
 from jaxproxy.models.estimator import decode_presets
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import proxy
 from tests.jaxproxy.fake_data import fake_synth_json
 
 EMB = 8
@@ -19,7 +18,7 @@ def setup(tmp_path_factory):
     spec_json = fake_synth_json()
     layout = PresetLayout.from_spec_json(spec_json)
     config = proxy_config.get_config("encoder=hn_oh,smoke")
-    model = proxy.build_model(config, layout, EMB)
+    model = models.build_proxy(config, layout, EMB)
     folder = export.export_model(str(tmp_path_factory.mktemp("proxy")), model,
                                  config=config.to_dict(), spec_json=spec_json,
                                  embedding_dim=EMB)  # fmt: skip

@@ -7,13 +7,15 @@ import jax
 import numpy as np
 import pytest
 
-from jaxproxy import export, load_proxy, schedules, sharding
-from jaxproxy.checkpointing import Checkpointer, abstract_like
+from jaxproxy import export, load_proxy, models, run_files, schedules, sharding, train_state
+from jaxproxy.checkpointing import ESTIMATOR_BEST_MODES, Checkpointer, abstract_like
 from jaxproxy.configs import estimator as estimator_config
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.data.splits import random_split_lengths, split_indices
+from jaxproxy.models import functional
+from jaxproxy.models.estimator import build_estimator
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import estimator, estimator_step, proxy, proxy_step
+from jaxproxy.trainers import estimator, estimator_step, split_training
 from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json, write_fake_dataset
 from tests.jaxproxy.trainers.test_proxy import _assert_trees_equal, _final_params, _KilledError
 
@@ -30,7 +32,7 @@ def setup(tmp_path_factory):
     arrays["mel"] = -40 + 10 * np.einsum("bp,pmt->bmt", arrays["params"], base).astype(np.float32)
     write_fake_dataset(root / "train", arrays=arrays, formats=("array_record",))
     config = proxy_config.get_config("encoder=tfm,smoke")
-    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    model = models.build_proxy(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
     folder = export.export_model(
         str(root / "proxy"),
         model,
@@ -83,9 +85,9 @@ def test_interrupted_estimator_run_resumes_to_the_same_parameters(setup, tmp_pat
     )
     assert resumed["a_l1"] == pytest.approx(whole["a_l1"], abs=1e-6)
     assert os.listdir(tmp_path / "a" / "checkpoints" / "best_a_l1")
-    facts = json.loads((tmp_path / "a" / estimator.DATA_FILE).read_text())
+    facts = json.loads((tmp_path / "a" / run_files.DATA_FILE).read_text())
     assert facts["monitor"] == "a_l1"  # monitor=auto on a synth that does not render here
-    assert (tmp_path / "a" / estimator.CURVES_FILE).stat().st_size > 1000
+    assert (tmp_path / "a" / run_files.CURVES_FILE).stat().st_size > 1000
 
 
 @pytest.mark.parametrize("audio_input", ["probs", "gumbel"])
@@ -135,15 +137,17 @@ def test_split_sizes_and_ramp_follow_the_reference():
 def test_validation_keeps_the_last_partial_batch(setup):
     # 17 validation examples in batches of 8: the reference's loader keeps the 17th.
     config = _config(setup)
-    ds, _, val_arrays = estimator.load_splits(config)
+    ds, _, val_arrays = split_training.load_splits(config, estimator.FEATURES)
     assert len(val_arrays["params"]) % config.eval_batch_size
     proxy = load_proxy(config.proxy)
-    model = estimator.build_model(config, ds.layout, -80.0, 0.0)
-    model_def, params, batch_stats = proxy_step.split_model(model)
-    state = estimator_step.init_state(params, batch_stats, estimator_step.make_optimizer(config))
+    model = build_estimator(config, ds.layout, -80.0, 0.0)
+    model_def, params, batch_stats = functional.split_model(model)
+    state = train_state.init_estimator_state(
+        params, batch_stats, train_state.estimator_optimizer(config)
+    )
     mesh = sharding.make_mesh()
     eval_fn = estimator_step.make_eval_step(model_def, ds.layout, proxy, config)
-    metrics = estimator.Validator(val_arrays, config, mesh, eval_fn, proxy.weights)(state)
+    metrics = split_training.Validator(val_arrays, config, mesh, eval_fn, proxy.weights)(state)
     everything = jax.device_get(jax.jit(eval_fn)(state, proxy.weights, val_arrays))
     for name, value in everything.items():
         assert metrics[name] == pytest.approx(float(value), rel=1e-5), name
@@ -154,7 +158,7 @@ def test_ploss_never_loads_the_proxy(setup, tmp_path):
     config = _config(setup, schedule="ploss", proxy=str(tmp_path / "no_proxy_here"))
     result = estimator.train_and_evaluate(config, str(tmp_path / "p"))
     assert result["step"] == 12 and "a_l1" not in result and np.isfinite(result["loss_p"])
-    facts = json.loads((tmp_path / "p" / estimator.DATA_FILE).read_text())
+    facts = json.loads((tmp_path / "p" / run_files.DATA_FILE).read_text())
     assert facts["monitor"] == "loss_p" and facts["proxy"] is None  # fakesynth cannot render
     assert os.listdir(tmp_path / "p" / "checkpoints" / "best_loss_p")
     assert not os.listdir(tmp_path / "p" / "checkpoints" / "best_a_l1")
@@ -181,7 +185,7 @@ def rendered_run(tmp_path_factory):
     arrays["mel"][val_idx[0], 0, 0] = 5.0  # the maximum sits in the validation part
     write_fake_dataset(root / "train", arrays=arrays, formats=("array_record",), synth=spec)
     proxy_cfg = proxy_config.get_config("encoder=hn_oh,smoke")
-    model = proxy.build_model(proxy_cfg, PresetLayout.from_spec_json(spec), EMB)
+    model = models.build_proxy(proxy_cfg, PresetLayout.from_spec_json(spec), EMB)
     folder = export.export_model(str(root / "proxy"), model, config=proxy_cfg.to_dict(),
                                  spec_json=spec, embedding_dim=EMB)  # fmt: skip
     config = estimator_config.get_config("synth=minisub,schedule=switch,smoke")
@@ -196,7 +200,7 @@ def test_rendered_a_mean_drives_the_plateau_and_the_exported_checkpoint(rendered
     from jaxproxy.export_estimator import export_estimator
 
     result, workdir = rendered_run
-    facts = json.loads((workdir / estimator.DATA_FILE).read_text())
+    facts = json.loads((workdir / run_files.DATA_FILE).read_text())
     assert facts["monitor"] == "a_mean" and facts["num_rendered_val"] == 4
     assert result["step"] == 12 and np.isfinite(result["a_mean"]) and "stft" in result
     assert os.listdir(workdir / "checkpoints" / "best_a_mean")
@@ -204,13 +208,13 @@ def test_rendered_a_mean_drives_the_plateau_and_the_exported_checkpoint(rendered
     a_mean = dict(curves["val/a_mean"])  # rendered at both validations (steps 6 and 12)
     assert sorted(a_mean) == [6, 12]
     # The latest checkpoint (step 12) holds the plateau fed with step 6's rendered a_mean.
-    ckpt = Checkpointer(str(workdir / "checkpoints"), best_modes=estimator.BEST_MODES)
+    ckpt = Checkpointer(str(workdir / "checkpoints"), best_modes=ESTIMATOR_BEST_MODES)
     config = estimator_config.get_config("synth=minisub,schedule=switch,smoke")
-    layout = PresetLayout.from_spec_json(json.loads((workdir / estimator.SPEC_FILE).read_text()))
-    model = estimator.build_model(config, layout, facts["mel_min"], facts["mel_max"])
-    _, params, batch_stats = proxy_step.split_model(model)
-    tx = estimator_step.make_optimizer(config)
-    abstract = abstract_like(estimator_step.init_state(params, batch_stats, tx))
+    layout = PresetLayout.from_spec_json(json.loads((workdir / run_files.SPEC_FILE).read_text()))
+    model = build_estimator(config, layout, facts["mel_min"], facts["mel_max"])
+    _, params, batch_stats = functional.split_model(model)
+    tx = train_state.estimator_optimizer(config)
+    abstract = abstract_like(train_state.init_estimator_state(params, batch_stats, tx))
     state, _, step = ckpt.restore(abstract)
     ckpt.close()
     assert step == 12 and float(state.plateau.best) == pytest.approx(a_mean[6], rel=1e-6)
@@ -223,5 +227,5 @@ def test_rendered_a_mean_drives_the_plateau_and_the_exported_checkpoint(rendered
 def test_mel_scaling_covers_the_validation_part(rendered_run):
     # The reference's stats_train.pkl: min/max over the whole hand-crafted train split.
     _, workdir = rendered_run
-    facts = json.loads((workdir / estimator.DATA_FILE).read_text())
+    facts = json.loads((workdir / run_files.DATA_FILE).read_text())
     assert facts["mel_max"] == 5.0 and facts["mel_min"] >= -60.0

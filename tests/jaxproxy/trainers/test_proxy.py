@@ -11,6 +11,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
+from jaxproxy import run_files
 from jaxproxy.configs import proxy as proxy_config
 from jaxproxy.trainers import proxy
 from tests.jaxproxy.fake_data import write_fake_dataset
@@ -117,7 +118,7 @@ def test_interrupted_run_resumes_at_the_next_batch(data_dirs, tmp_path, monkeypa
     )
     assert resumed["l1"] == pytest.approx(uninterrupted["l1"], abs=1e-6)
 
-    with open(tmp_path / "a" / proxy.CONFIG_FILE) as f:
+    with open(tmp_path / "a" / run_files.CONFIG_FILE) as f:
         assert json.load(f)["encoder"] == "hn_oh"
     assert os.listdir(tmp_path / "a" / "checkpoints" / "best_mrr")
     _assert_tensorboard_and_curves(tmp_path / "a", tmp_path / "b")
@@ -152,7 +153,7 @@ def _assert_tensorboard_and_curves(workdir, resumed_workdir):
     hparams = events.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in hparams
     assert b"schedule.constant_steps" in hparams["_hparams_/session_start_info"]
-    assert (workdir / proxy.CURVES_FILE).stat().st_size > 1000
+    assert (workdir / run_files.CURVES_FILE).stat().st_size > 1000
     with open(workdir / "curves.json") as f, open(resumed_workdir / "curves.json") as g:
         whole, resumed = json.load(f), json.load(g)
     assert [p[0] for p in whole["val/mrr"]] == [6, 12]

@@ -6,10 +6,11 @@ import numpy as np
 import optax
 import pytest
 
-from jaxproxy import sharding
+from jaxproxy import models, sharding, train_state
 from jaxproxy.configs import proxy as proxy_config
+from jaxproxy.models import functional
 from jaxproxy.models.layout import PresetLayout
-from jaxproxy.trainers import proxy, proxy_step
+from jaxproxy.trainers import proxy_step
 from tests.jaxproxy.fake_data import fake_arrays, fake_synth_json
 
 EMB = 8
@@ -19,12 +20,12 @@ def _setup(encoder="hn_oh", **config_overrides):
     config = proxy_config.get_config(f"encoder={encoder},smoke")
     for key, value in config_overrides.items():
         setattr(config, key, value)
-    model = proxy.build_model(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
-    model_def, params, batch_stats = proxy_step.split_model(model)
-    tx = proxy_step.make_optimizer(config, optax.constant_schedule(config.lr))
+    model = models.build_proxy(config, PresetLayout.from_spec_json(fake_synth_json()), EMB)
+    model_def, params, batch_stats = functional.split_model(model)
+    tx = train_state.proxy_optimizer(config, optax.constant_schedule(config.lr))
     mesh = sharding.make_mesh()
     state = jax.device_put(
-        proxy_step.init_state(params, batch_stats, tx), sharding.replicated(mesh)
+        train_state.init_state(params, batch_stats, tx), sharding.replicated(mesh)
     )
     return model_def, tx, mesh, state
 
