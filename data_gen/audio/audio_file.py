@@ -117,6 +117,13 @@ def prepare(
             f"{MIN_SECONDS:g} s): nothing to match"
         )  # fmt: skip
     mono_S = audio_SxC.mean(axis=1)
+    mono_peak = float(np.max(np.abs(mono_S)))
+    if mono_peak < SILENCE_PEAK:  # channels that cancel: silent, not a DC level
+        raise AudioFileError(
+            name,
+            f"is silent once its channels are mixed to mono (peak {mono_peak:.2g}, below "
+            f"{SILENCE_PEAK:g}): nothing to match",
+        )
     swing = float(np.max(np.abs(mono_S - mono_S.mean())))
     if swing < SILENCE_PEAK:
         raise AudioFileError(
